@@ -1,0 +1,26 @@
+"""Typed exceptions. Every error chainrule raises on purpose is a ``ChainruleError``.
+
+Each also derives from the built-in exception a user would naturally catch
+(``ValueError`` for bad shapes, ``TypeError`` for bad dtypes, ``RuntimeError``
+for misuse of the autograd engine, as PyTorch does).
+"""
+
+
+class ChainruleError(Exception):
+    """Base class of every error raised by chainrule."""
+
+
+class ShapeError(ChainruleError, ValueError):
+    """Shapes do not fit: the message names the op and both shapes."""
+
+
+class DTypeError(ChainruleError, TypeError):
+    """A dtype is not allowed here: the message names the op and the dtypes."""
+
+
+class BackwardError(ChainruleError, RuntimeError):
+    """The autograd engine was asked for something it cannot do (freed graph, no grad_fn, ...)."""
+
+
+class GradientError(ChainruleError, RuntimeError):
+    """``gradcheck`` found an analytical gradient that disagrees with finite differences."""

@@ -1,0 +1,1 @@
+"""Every derivative rule in chainrule lives here, one ``Function`` per primitive."""

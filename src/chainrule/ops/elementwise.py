@@ -1,0 +1,304 @@
+"""Elementwise primitives: arithmetic, exp/log, comparisons' differentiable cousins, activations.
+
+Each forward works on raw arrays and stores what its backward needs; binary ops
+broadcast and let the engine sum their gradients back to each input's shape.
+"""
+
+import math
+
+import numpy as np
+
+from ..autograd.function import Function
+
+
+class _Binary(Function):
+    broadcasts = True
+
+    @classmethod
+    def _shape_message(cls, arrays, err):
+        a, b = (tuple(np.shape(x)) for x in arrays[:2])
+        return f"{cls.op_name()}: cannot broadcast shapes {a} and {b}"
+
+
+class Add(_Binary):
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, g):
+        return g, g
+
+
+class Sub(_Binary):
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, g):
+        return g, (-g if self.needs_input_grad[1] else None)
+
+
+class Mul(_Binary):
+    def forward(self, a, b):
+        self.saved = (a, b)
+        return a * b
+
+    def backward(self, g):
+        a, b = self.saved
+        n = self.needs_input_grad
+        return (g * b if n[0] else None), (g * a if n[1] else None)
+
+
+class Div(_Binary):
+    def forward(self, a, b):
+        out = a / b
+        self.saved = (b, out)
+        return out
+
+    def backward(self, g):
+        b, out = self.saved
+        ga = g / b
+        return ga, (-ga * out if self.needs_input_grad[1] else None)
+
+
+class Pow(_Binary):
+    def forward(self, a, b):
+        out = a**b
+        self.saved = (a, b, out)
+        return out
+
+    def backward(self, g):
+        a, b, out = self.saved
+        n = self.needs_input_grad
+        ga = g * b * a ** (b - 1) if n[0] else None
+        gb = None
+        if n[1]:
+            # d(a^b)/db = a^b log a, taken as 0 where a == 0 (as PyTorch), so 0 ** b stays finite
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gb = np.where(a == 0, 0, g * out * np.log(np.where(a == 0, 1, a)))
+        return ga, gb
+
+
+class Maximum(_Binary):
+    def forward(self, a, b):
+        self.saved = (a, b)
+        return np.maximum(a, b)
+
+    def backward(self, g):
+        a, b = self.saved
+        # ties share the gradient equally between the two inputs, as PyTorch does
+        wa = (a > b) + 0.5 * (a == b)
+        n = self.needs_input_grad
+        return (g * wa if n[0] else None), (g * (1 - wa) if n[1] else None)
+
+
+class Minimum(_Binary):
+    def forward(self, a, b):
+        self.saved = (a, b)
+        return np.minimum(a, b)
+
+    def backward(self, g):
+        a, b = self.saved
+        wa = (a < b) + 0.5 * (a == b)
+        n = self.needs_input_grad
+        return (g * wa if n[0] else None), (g * (1 - wa) if n[1] else None)
+
+
+class Where(Function):
+    broadcasts = True
+
+    def forward(self, cond, a, b):
+        self.saved = (cond,)
+        return np.where(cond, a, b)
+
+    def backward(self, g):
+        (cond,) = self.saved
+        n = self.needs_input_grad
+        zero = g.dtype.type(0)
+        return None, (np.where(cond, g, zero) if n[1] else None), (np.where(cond, zero, g) if n[2] else None)
+
+    @classmethod
+    def _shape_message(cls, arrays, err):
+        c, a, b = (tuple(np.shape(x)) for x in arrays)
+        return f"where: cannot broadcast shapes {c} (condition), {a} and {b}"
+
+
+class Neg(Function):
+    def forward(self, a):
+        return -a
+
+    def backward(self, g):
+        return -g
+
+
+class Exp(Function):
+    def forward(self, a):
+        out = np.exp(a)
+        self.saved = (out,)
+        return out
+
+    def backward(self, g):
+        return g * self.saved[0]
+
+
+class Log(Function):
+    def forward(self, a):
+        self.saved = (a,)
+        return np.log(a)
+
+    def backward(self, g):
+        return g / self.saved[0]
+
+
+class Sqrt(Function):
+    def forward(self, a):
+        out = np.sqrt(a)
+        self.saved = (out,)
+        return out
+
+    def backward(self, g):
+        return g / (2 * self.saved[0])
+
+
+class Abs(Function):
+    def forward(self, a):
+        self.saved = (a,)
+        return np.abs(a)
+
+    def backward(self, g):
+        return g * np.sign(self.saved[0])
+
+
+class Clip(Function):
+    def forward(self, a, lo=None, hi=None):
+        out = np.clip(a, lo, hi)
+        # the gradient passes where lo <= a <= hi (bounds included), as torch.clamp
+        mask = np.ones(a.shape, dtype=bool)
+        if lo is not None:
+            mask &= a >= lo
+        if hi is not None:
+            mask &= a <= hi
+        self.saved = (mask,)
+        return out
+
+    def backward(self, g):
+        return g * self.saved[0]
+
+
+class Cast(Function):
+    """Change the floating dtype; the gradient is cast back."""
+
+    def forward(self, a, dtype=None):
+        return a.astype(dtype)
+
+    def backward(self, g):
+        return g  # the engine casts gradients to each input's dtype
+
+
+# ---- activations -----------------------------------------------------------------------------
+
+
+def _sigmoid(x):
+    # 1 / (1 + e^-x) with the exponent capped below overflow: no warning, no nan at |x| = 1000
+    e = np.exp(np.minimum(-x, 80.0 if x.dtype.itemsize <= 4 else 700.0))
+    e += 1
+    return np.reciprocal(e, out=e)
+
+
+class Sigmoid(Function):
+    def forward(self, x):
+        out = _sigmoid(x)
+        self.saved = (out,)
+        return out
+
+    def backward(self, g):
+        (s,) = self.saved
+        return g * s * (1 - s)
+
+
+class Tanh(Function):
+    def forward(self, x):
+        out = np.tanh(x)
+        self.saved = (out,)
+        return out
+
+    def backward(self, g):
+        (t,) = self.saved
+        return g * (1 - t * t)
+
+
+class ReLU(Function):
+    def forward(self, x):
+        out = np.maximum(x, 0)
+        self.saved = (out,)
+        return out
+
+    def backward(self, g):
+        # from the saved output: out > 0 exactly where x > 0 (gradient 0 at x = 0, as PyTorch)
+        return g * (self.saved[0] > 0)
+
+
+class LeakyReLU(Function):
+    def forward(self, x, negative_slope=0.01):
+        self.slope = negative_slope
+        pos = x > 0
+        self.saved = (pos,)
+        return np.where(pos, x, x * negative_slope)
+
+    def backward(self, g):
+        return np.where(self.saved[0], g, g * self.slope)
+
+
+def _erf(x):
+    """Error function, elementwise, to double precision (SciPy's when installed, else the C library's)."""
+    try:
+        from scipy.special import erf
+    except ImportError:  # pragma: no cover - depends on the environment
+        erf = np.frompyfunc(math.erf, 1, 1)
+    return erf(x).astype(x.dtype)
+
+
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+class GELU(Function):
+    def forward(self, x, approximate="none"):
+        self.approximate = approximate
+        if approximate == "tanh":
+            t = np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x**3))
+            self.saved = (x, t)
+            return 0.5 * x * (1 + t)
+        if approximate != "none":
+            raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+        cdf = 0.5 * (1 + _erf(x * (1 / math.sqrt(2.0))))
+        self.saved = (x, cdf)
+        return x * cdf
+
+    def backward(self, g):
+        x, v = self.saved
+        if self.approximate == "tanh":
+            dinner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
+            return g * (0.5 * (1 + v) + 0.5 * x * (1 - v * v) * dinner)
+        return g * (v + x * _INV_SQRT_2PI * np.exp(-0.5 * x * x))
+
+
+class Softplus(Function):
+    def forward(self, x, beta=1.0, threshold=20.0):
+        # log(1 + e^(beta x)) / beta, and x itself above the threshold (as torch.nn.functional.softplus)
+        bx = x * beta
+        lin = bx > threshold
+        self.saved = (bx, lin)
+        return np.where(lin, x, np.logaddexp(0, bx) / beta)
+
+    def backward(self, g):
+        bx, lin = self.saved
+        return np.where(lin, g, g * _sigmoid(bx))
+
+
+class Step(Function):
+    """Binary step: 1 where x >= 0, else 0. Its derivative is 0 wherever it exists (not at 0)."""
+
+    def forward(self, x):
+        return (x >= 0).astype(x.dtype)
+
+    def backward(self, g):
+        return np.zeros_like(g)

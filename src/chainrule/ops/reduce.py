@@ -1,0 +1,103 @@
+"""Reductions over ``axis`` (int, tuple or None) with ``keepdims``, as NumPy spells them."""
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..errors import ShapeError
+
+
+def normalize_axis(axis, ndim, op):
+    """Axis as a sorted tuple of non-negative ints; None means every axis."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int | np.integer) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -ndim <= a < max(ndim, 1):
+            raise ShapeError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimension(s)")
+        out.append(int(a) % max(ndim, 1))
+    if len(set(out)) != len(out):
+        raise ShapeError(f"{op}: repeated axis in {axis}")
+    return tuple(sorted(out))
+
+
+def expand_reduced(g, in_shape, axes, keepdims):
+    """Reshape the gradient of a reduction so it broadcasts against the input again."""
+    if not keepdims and axes:
+        g = np.expand_dims(g, axes)
+    return g
+
+
+class Sum(Function):
+    def forward(self, x, axis=None, keepdims=False):
+        self.axes = normalize_axis(axis, x.ndim, "sum")
+        self.keepdims = keepdims
+        self.in_shape = x.shape
+        return x.sum(axis=self.axes, keepdims=keepdims)
+
+    def backward(self, g):
+        return np.broadcast_to(expand_reduced(g, self.in_shape, self.axes, self.keepdims), self.in_shape)
+
+
+class Mean(Function):
+    def forward(self, x, axis=None, keepdims=False):
+        self.axes = normalize_axis(axis, x.ndim, "mean")
+        self.keepdims = keepdims
+        self.in_shape = x.shape
+        self.count = int(np.prod([x.shape[a] for a in self.axes]))
+        return x.mean(axis=self.axes, keepdims=keepdims)
+
+    def backward(self, g):
+        g = expand_reduced(g, self.in_shape, self.axes, self.keepdims) / max(self.count, 1)
+        return np.broadcast_to(g, self.in_shape)
+
+
+class _Extreme(Function):
+    """max / min. Ties share the gradient equally (as torch.amax / amin and full reductions)."""
+
+    reduce = None
+
+    def forward(self, x, axis=None, keepdims=False):
+        op = self.op_name()
+        self.axes = normalize_axis(axis, x.ndim, op)
+        if any(x.shape[a] == 0 for a in self.axes):
+            raise ShapeError(f"{op}: cannot reduce over an empty axis of a tensor of shape {x.shape}")
+        self.keepdims = keepdims
+        out = self.reduce(x, axis=self.axes, keepdims=True)
+        mask = x == out
+        self.saved = (mask, mask.sum(axis=self.axes, keepdims=True))
+        return out if keepdims else np.squeeze(out, self.axes)
+
+    def backward(self, g):
+        mask, count = self.saved
+        g = expand_reduced(g, mask.shape, self.axes, self.keepdims)
+        return mask * (g / count).astype(g.dtype, copy=False)
+
+
+class Max(_Extreme):
+    reduce = staticmethod(np.max)
+
+
+class Min(_Extreme):
+    reduce = staticmethod(np.min)
+
+
+class LogSumExp(Function):
+    """Fused for stability: log(sum(exp(x))) computed as m + log(sum(exp(x - m)))."""
+
+    name = "logsumexp"
+
+    def forward(self, x, axis=None, keepdims=False):
+        self.axes = normalize_axis(axis, x.ndim, "logsumexp")
+        self.keepdims = keepdims
+        m = x.max(axis=self.axes, keepdims=True) if x.size else np.zeros((1,) * x.ndim, x.dtype)
+        m = np.where(np.isfinite(m), m, 0)  # all -inf rows give -inf, not nan
+        with np.errstate(divide="ignore"):
+            out = np.log(np.exp(x - m).sum(axis=self.axes, keepdims=True)) + m
+        self.saved = (x, out)
+        return out if keepdims else np.squeeze(out, self.axes)
+
+    def backward(self, g):
+        x, out = self.saved
+        g = expand_reduced(g, x.shape, self.axes, self.keepdims)
+        return g * np.exp(x - out)

@@ -1,0 +1,489 @@
+"""``Tensor``: an array, the gradient it receives, and the node of the graph that made it.
+
+Methods are thin wrappers over the primitives in ``chainrule.ops`` (``Op.apply``) or
+over composites in ``chainrule.functional``; the Tensor itself knows no derivative.
+"""
+
+import numpy as np
+
+from .autograd import engine as _engine
+from .autograd import function as _function
+from .errors import BackwardError, DTypeError, ShapeError
+from .ops import elementwise as E
+from .ops import linalg as L
+from .ops import movement as M
+from .ops import nn as N
+from .ops import reduce as R
+
+# dtypes, as PyTorch names them (they are NumPy dtypes)
+float16 = np.dtype(np.float16)
+float32 = np.dtype(np.float32)
+float64 = np.dtype(np.float64)
+int8 = np.dtype(np.int8)
+int16 = np.dtype(np.int16)
+int32 = np.dtype(np.int32)
+int64 = np.dtype(np.int64)
+uint8 = np.dtype(np.uint8)
+bool_ = np.dtype(np.bool_)
+default_float = float32
+
+
+def as_dtype(dtype):
+    """Turn ``dtype`` ("float32", np.float64, cr.int64, ...) into a NumPy dtype, or raise DTypeError."""
+    try:
+        d = np.dtype(dtype)
+    except TypeError:
+        raise DTypeError(f"unknown dtype {dtype!r}; use e.g. 'float32', 'float64', 'int64' or 'bool'") from None
+    if d.kind not in "biuf":
+        raise DTypeError(f"unsupported dtype {d}: tensors hold floating-point, integer or bool values")
+    return d
+
+
+def _to_array(data, dtype=None):
+    """A fresh array from ``data``: float64 becomes float32 unless ``dtype`` is given."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is not None:
+        try:
+            return np.array(data, dtype=as_dtype(dtype))
+        except (TypeError, ValueError) as e:
+            raise DTypeError(f"tensor: cannot convert data to {np.dtype(dtype)}: {e}") from None
+    try:
+        arr = np.array(data)
+    except ValueError as e:
+        raise ShapeError(f"tensor: data is not a regular (rectangular) array: {e}") from None
+    if arr.dtype.kind == "f" and arr.dtype.itemsize > 4:
+        return arr.astype(default_float)
+    if arr.dtype.kind not in "biuf":
+        raise DTypeError(f"tensor: cannot make a tensor from data of dtype {arr.dtype}")
+    return arr
+
+
+def _raw(x):
+    """The array behind a Tensor; anything else is returned as it is."""
+    return x.data if isinstance(x, Tensor) else x
+
+
+class Tensor:
+    """A multi-dimensional array that records the operations applied to it for backpropagation.
+
+    ``Tensor(data, dtype=None, requires_grad=False)`` copies ``data``; floating-point data
+    defaults to float32. After ``loss.backward()``, ``x.grad`` holds dloss/dx for every
+    leaf ``x`` created with ``requires_grad=True``.
+    """
+
+    __slots__ = ("data", "grad", "_requires_grad", "_ctx", "__weakref__")
+    __array_ufunc__ = None  # NumPy defers to our reflected operators: ndarray + Tensor -> Tensor
+
+    def __init__(self, data, dtype=None, requires_grad=False):
+        self.data = _to_array(data, dtype)
+        self.grad = None
+        self._ctx = None
+        self._requires_grad = False
+        if requires_grad:
+            self.requires_grad = True
+
+    @classmethod
+    def _wrap(cls, array):
+        """A Tensor around ``array`` without copying or converting it (internal)."""
+        t = cls.__new__(cls)
+        t.data = array
+        t.grad = None
+        t._requires_grad = False
+        t._ctx = None
+        return t
+
+    # ---- autograd state --------------------------------------------------------------------
+
+    @property
+    def requires_grad(self):
+        """Whether gradients flow to (and, for a leaf, accumulate in) this tensor."""
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag):
+        flag = bool(flag)
+        if flag and self.data.dtype.kind != "f":
+            raise DTypeError(
+                f"requires_grad: only floating-point tensors can require gradients, got dtype {self.data.dtype}"
+            )
+        if self._ctx is not None and not flag:
+            raise BackwardError(
+                "requires_grad: only leaf tensors can change requires_grad; use .detach() for a non-leaf"
+            )
+        self._requires_grad = flag
+
+    def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` in place and return the tensor."""
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self):
+        """True for tensors made by the user rather than by an op that recorded a gradient."""
+        return self._ctx is None
+
+    @property
+    def grad_fn(self):
+        """The graph node that made this tensor (None for leaves)."""
+        return self._ctx
+
+    def detach(self):
+        """A new tensor sharing this one's data, cut off from the graph."""
+        return Tensor._wrap(self.data)
+
+    def backward(self, gradient=None, retain_graph=False):
+        """Backpropagate from this tensor, accumulating gradients into ``.grad`` of the leaves.
+
+        ``gradient`` is dloss/dself; it may be omitted for a one-element tensor (it is 1).
+        """
+        if not self._requires_grad:
+            raise BackwardError(
+                "backward: this tensor does not require grad and has no grad_fn; create its inputs "
+                "with requires_grad=True (and not under no_grad())"
+            )
+        if gradient is None:
+            if self.data.size != 1:
+                raise BackwardError(
+                    f"backward: grad can be implicitly created only for scalar outputs, but this tensor "
+                    f"has shape {self.shape}; pass gradient= with that shape"
+                )
+            g = np.ones(self.shape, dtype=self.dtype)
+        else:
+            g = np.array(_raw(gradient), dtype=self.dtype)
+            if g.shape != self.shape:
+                raise ShapeError(f"backward: gradient has shape {g.shape} but the tensor has shape {self.shape}")
+        _engine.run_backward([self], [g], retain_graph=retain_graph)
+
+    # ---- array facts ---------------------------------------------------------------------------
+
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def size(self):
+        """Number of elements (as NumPy's ``size``; PyTorch's ``size()`` is ``shape`` here)."""
+        return self.data.size
+
+    def numel(self):
+        return self.data.size
+
+    def numpy(self):
+        """The underlying NumPy array (shared, not copied)."""
+        return self.data
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ShapeError(f"item: only one-element tensors can be converted, got shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def astype(self, dtype):
+        """A copy in ``dtype``; float-to-float casts keep the gradient flowing."""
+        d = as_dtype(dtype)
+        if d == self.data.dtype:
+            return self
+        if d.kind == "f" and self.data.dtype.kind == "f":
+            return E.Cast.apply(self, dtype=d)
+        return Tensor._wrap(self.data.astype(d))
+
+    def float(self):
+        return self.astype(float32)
+
+    def double(self):
+        return self.astype(float64)
+
+    def long(self):
+        return self.astype(int64)
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __repr__(self):
+        body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
+        extra = []
+        if self.data.dtype not in (float32, int64, bool_) or self.data.size == 0:
+            extra.append(f"dtype={self.data.dtype}")
+        if self._ctx is not None:
+            extra.append(f"grad_fn={self._ctx!r}")
+        elif self._requires_grad:
+            extra.append("requires_grad=True")
+        return "tensor(" + ", ".join([body, *extra]) + ")"
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise ShapeError(f"the truth value of a tensor of shape {self.shape} is ambiguous; use .any() or .all()")
+        return bool(self.data)
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    __hash__ = object.__hash__
+
+    # ---- arithmetic ------------------------------------------------------------------------------
+
+    def __add__(self, other):
+        return E.Add.apply(self, other)
+
+    def __radd__(self, other):
+        return E.Add.apply(other, self)
+
+    def __sub__(self, other):
+        return E.Sub.apply(self, other)
+
+    def __rsub__(self, other):
+        return E.Sub.apply(other, self)
+
+    def __mul__(self, other):
+        return E.Mul.apply(self, other)
+
+    def __rmul__(self, other):
+        return E.Mul.apply(other, self)
+
+    def __truediv__(self, other):
+        return E.Div.apply(self, other)
+
+    def __rtruediv__(self, other):
+        return E.Div.apply(other, self)
+
+    def __pow__(self, other):
+        return E.Pow.apply(self, other)
+
+    def __rpow__(self, other):
+        return E.Pow.apply(other, self)
+
+    def __matmul__(self, other):
+        return L.MatMul.apply(self, other)
+
+    def __rmatmul__(self, other):
+        return L.MatMul.apply(other, self)
+
+    def __neg__(self):
+        return E.Neg.apply(self)
+
+    def __pos__(self):
+        return self
+
+    # comparisons and logic give bool tensors and carry no gradient
+    def __lt__(self, other):
+        return Tensor._wrap(self.data < _raw(other))
+
+    def __le__(self, other):
+        return Tensor._wrap(self.data <= _raw(other))
+
+    def __gt__(self, other):
+        return Tensor._wrap(self.data > _raw(other))
+
+    def __ge__(self, other):
+        return Tensor._wrap(self.data >= _raw(other))
+
+    def __eq__(self, other):
+        return Tensor._wrap(np.asarray(self.data == _raw(other)))
+
+    def __ne__(self, other):
+        return Tensor._wrap(np.asarray(self.data != _raw(other)))
+
+    def __and__(self, other):
+        return Tensor._wrap(self.data & _raw(other))
+
+    def __or__(self, other):
+        return Tensor._wrap(self.data | _raw(other))
+
+    def __xor__(self, other):
+        return Tensor._wrap(self.data ^ _raw(other))
+
+    def __invert__(self):
+        return Tensor._wrap(~self.data)
+
+    def any(self, axis=None, keepdims=False):
+        return Tensor._wrap(np.asarray(self.data.any(axis=axis, keepdims=keepdims)))
+
+    def all(self, axis=None, keepdims=False):
+        return Tensor._wrap(np.asarray(self.data.all(axis=axis, keepdims=keepdims)))
+
+    # ---- elementwise and activations --------------------------------------------------------------
+
+    def exp(self):
+        return E.Exp.apply(self)
+
+    def log(self):
+        return E.Log.apply(self)
+
+    def sqrt(self):
+        return E.Sqrt.apply(self)
+
+    def abs(self):
+        return E.Abs.apply(self)
+
+    def maximum(self, other):
+        return E.Maximum.apply(self, other)
+
+    def minimum(self, other):
+        return E.Minimum.apply(self, other)
+
+    def clip(self, min=None, max=None):
+        return E.Clip.apply(self, lo=min, hi=max)
+
+    clamp = clip
+
+    def sigmoid(self):
+        return E.Sigmoid.apply(self)
+
+    def tanh(self):
+        return E.Tanh.apply(self)
+
+    def relu(self):
+        return E.ReLU.apply(self)
+
+    def leaky_relu(self, negative_slope=0.01):
+        return E.LeakyReLU.apply(self, negative_slope=negative_slope)
+
+    def gelu(self, approximate="none"):
+        return E.GELU.apply(self, approximate=approximate)
+
+    def softplus(self, beta=1.0, threshold=20.0):
+        return E.Softplus.apply(self, beta=beta, threshold=threshold)
+
+    def step(self):
+        return E.Step.apply(self)
+
+    def softmax(self, axis=-1):
+        return N.Softmax.apply(self, axis=axis)
+
+    def log_softmax(self, axis=-1):
+        return N.LogSoftmax.apply(self, axis=axis)
+
+    # ---- reductions ------------------------------------------------------------------------------
+
+    def sum(self, axis=None, keepdims=False):
+        return R.Sum.apply(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return R.Mean.apply(self, axis=axis, keepdims=keepdims)
+
+    def var(self, axis=None, ddof=0, keepdims=False):
+        return _functional.var(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def std(self, axis=None, ddof=0, keepdims=False):
+        return _functional.std(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        return R.Max.apply(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return R.Min.apply(self, axis=axis, keepdims=keepdims)
+
+    def logsumexp(self, axis=None, keepdims=False):
+        return R.LogSumExp.apply(self, axis=axis, keepdims=keepdims)
+
+    def argmax(self, axis=None, keepdims=False):
+        return _functional.argmax(self, axis=axis, keepdims=keepdims)
+
+    def argmin(self, axis=None, keepdims=False):
+        return _functional.argmin(self, axis=axis, keepdims=keepdims)
+
+    # ---- shape -----------------------------------------------------------------------------------
+
+    def reshape(self, *shape):
+        return M.Reshape.apply(self, shape=_shape_arg(shape))
+
+    view = reshape
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        return _functional.flatten(self, start_dim, end_dim)
+
+    def transpose(self, *axes):
+        return M.Transpose.apply(self, axes=_shape_arg(axes) if axes else None)
+
+    def permute(self, *axes):
+        return M.Transpose.apply(self, axes=_shape_arg(axes))
+
+    def swapaxes(self, axis1, axis2):
+        return _functional.swapaxes(self, axis1, axis2)
+
+    @property
+    def T(self):
+        """The tensor with its axes reversed (the matrix transpose for 2-D)."""
+        return M.Transpose.apply(self, axes=None)
+
+    def squeeze(self, axis=None):
+        return _functional.squeeze(self, axis)
+
+    def unsqueeze(self, axis):
+        return _functional.unsqueeze(self, axis)
+
+    def expand(self, *shape):
+        return _functional.expand(self, *shape)
+
+    def broadcast_to(self, shape):
+        return M.Expand.apply(self, shape=tuple(shape))
+
+    def __getitem__(self, index):
+        return M.GetItem.apply(self, index=_index_arg(index))
+
+    def __setitem__(self, index, value):
+        if self._requires_grad and _function.is_grad_enabled():
+            raise BackwardError(
+                "setitem: in-place assignment to a tensor that requires grad is not supported; "
+                "build a new tensor (e.g. with cr.where) or assign under cr.no_grad()"
+            )
+        self.data[_index_arg(index)] = _raw(value)
+
+    def matmul(self, other):
+        return L.MatMul.apply(self, other)
+
+    def pow(self, exponent):
+        return E.Pow.apply(self, exponent)
+
+    def split(self, split_size_or_sections, axis=0):
+        return _functional.split(self, split_size_or_sections, axis)
+
+    def pad(self, pad_width, value=0):
+        return M.Pad.apply(self, pad_width=pad_width, value=value)
+
+
+def _shape_arg(shape):
+    """Accept both ``f(2, 3)`` and ``f((2, 3))``."""
+    if len(shape) == 1 and isinstance(shape[0], tuple | list):
+        return tuple(shape[0])
+    return tuple(shape)
+
+
+def _index_arg(index):
+    """Replace Tensors inside an index by their arrays."""
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    if isinstance(index, list):
+        return np.asarray(index)
+    return index
+
+
+_function._Tensor = Tensor
+
+from . import functional as _functional  # noqa: E402  (composites need Tensor defined)
