@@ -8,6 +8,7 @@ import numpy as np
 
 from .autograd import engine as _engine
 from .autograd import function as _function
+from .autograd.function import apply1, apply2
 from .errors import BackwardError, DTypeError, ShapeError
 from .ops import elementwise as E
 from .ops import linalg as L
@@ -247,43 +248,43 @@ class Tensor:
     # ---- arithmetic ------------------------------------------------------------------------------
 
     def __add__(self, other):
-        return E.Add.apply(self, other)
+        return apply2(E.Add, self, other)
 
     def __radd__(self, other):
-        return E.Add.apply(other, self)
+        return apply2(E.Add, other, self)
 
     def __sub__(self, other):
-        return E.Sub.apply(self, other)
+        return apply2(E.Sub, self, other)
 
     def __rsub__(self, other):
-        return E.Sub.apply(other, self)
+        return apply2(E.Sub, other, self)
 
     def __mul__(self, other):
-        return E.Mul.apply(self, other)
+        return apply2(E.Mul, self, other)
 
     def __rmul__(self, other):
-        return E.Mul.apply(other, self)
+        return apply2(E.Mul, other, self)
 
     def __truediv__(self, other):
-        return E.Div.apply(self, other)
+        return apply2(E.Div, self, other)
 
     def __rtruediv__(self, other):
-        return E.Div.apply(other, self)
+        return apply2(E.Div, other, self)
 
     def __pow__(self, other):
-        return E.Pow.apply(self, other)
+        return apply2(E.Pow, self, other)
 
     def __rpow__(self, other):
-        return E.Pow.apply(other, self)
+        return apply2(E.Pow, other, self)
 
     def __matmul__(self, other):
-        return L.MatMul.apply(self, other)
+        return apply2(L.MatMul, self, other)
 
     def __rmatmul__(self, other):
-        return L.MatMul.apply(other, self)
+        return apply2(L.MatMul, other, self)
 
     def __neg__(self):
-        return E.Neg.apply(self)
+        return apply1(E.Neg, self)
 
     def __pos__(self):
         return self
@@ -328,22 +329,22 @@ class Tensor:
     # ---- elementwise and activations --------------------------------------------------------------
 
     def exp(self):
-        return E.Exp.apply(self)
+        return apply1(E.Exp, self)
 
     def log(self):
-        return E.Log.apply(self)
+        return apply1(E.Log, self)
 
     def sqrt(self):
-        return E.Sqrt.apply(self)
+        return apply1(E.Sqrt, self)
 
     def abs(self):
-        return E.Abs.apply(self)
+        return apply1(E.Abs, self)
 
     def maximum(self, other):
-        return E.Maximum.apply(self, other)
+        return apply2(E.Maximum, self, other)
 
     def minimum(self, other):
-        return E.Minimum.apply(self, other)
+        return apply2(E.Minimum, self, other)
 
     def clip(self, min=None, max=None):
         return E.Clip.apply(self, lo=min, hi=max)
@@ -351,13 +352,13 @@ class Tensor:
     clamp = clip
 
     def sigmoid(self):
-        return E.Sigmoid.apply(self)
+        return apply1(E.Sigmoid, self)
 
     def tanh(self):
-        return E.Tanh.apply(self)
+        return apply1(E.Tanh, self)
 
     def relu(self):
-        return E.ReLU.apply(self)
+        return apply1(E.ReLU, self)
 
     def leaky_relu(self, negative_slope=0.01):
         return E.LeakyReLU.apply(self, negative_slope=negative_slope)
@@ -369,7 +370,7 @@ class Tensor:
         return E.Softplus.apply(self, beta=beta, threshold=threshold)
 
     def step(self):
-        return E.Step.apply(self)
+        return apply1(E.Step, self)
 
     def softmax(self, axis=-1):
         return N.Softmax.apply(self, axis=axis)
@@ -454,7 +455,7 @@ class Tensor:
         self.data[_index_arg(index)] = _raw(value)
 
     def matmul(self, other):
-        return L.MatMul.apply(self, other)
+        return apply2(L.MatMul, self, other)
 
     def pow(self, exponent):
         return E.Pow.apply(self, exponent)

@@ -2,11 +2,14 @@
 
 The graph's nodes are ``Function`` instances; each knows its parents (the node
 that made each input, the leaf Tensor itself, or None for inputs that need no
-gradient). ``run_backward`` orders the nodes that lead to the roots with an
-iterative depth-first search (no recursion limit), then walks them from the
-roots down, handing each node the sum of the gradients of its output and
-passing what its ``backward`` returns on to its parents.
+gradient) and its sequence number (nodes are numbered as they are made, so a
+node's number is larger than its parents'). ``run_backward`` walks the nodes that
+lead to the roots from the newest to the oldest with a heap (a loop, not recursion,
+so graphs of any depth work), handing each node the sum of the gradients of its
+output and passing what its ``backward`` returns on to its parents.
 """
+
+from heapq import heappop, heappush, heappushpop
 
 import numpy as np
 
@@ -33,28 +36,6 @@ def unbroadcast(grad, shape):
     return grad
 
 
-def _topological_order(roots):
-    """Nodes reachable from ``roots``, each after every node that consumes its output."""
-    Tensor = _function._Tensor
-    order = []
-    visited = set()
-    stack = [(r, False) for r in roots]
-    while stack:
-        node, done = stack.pop()
-        if done:
-            order.append(node)
-            continue
-        if node in visited:
-            continue
-        visited.add(node)
-        stack.append((node, True))
-        for p in node.parents:
-            if p is not None and not isinstance(p, Tensor) and p not in visited:
-                stack.append((p, False))
-    order.reverse()
-    return order
-
-
 def run_backward(roots, root_grads, retain_graph=False, capture=None):
     """Backpropagate ``root_grads`` from the tensors ``roots``.
 
@@ -64,42 +45,45 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
     it was not reached).
     """
     Tensor = _function._Tensor
-    grads = {}
-    leaf_grads = {}  # only used with capture: id(leaf) -> gradient
-    start = []
+    grads = {}  # node or leaf -> the gradient of its output, summed over its consumers so far
+    heap = []  # nodes waiting for backward, newest first (heapq is a min-heap: keys are -seq)
     for r, g in zip(roots, root_grads):
-        node = r._ctx
-        if node is None:  # a leaf as root: its gradient is the seed itself
-            _deliver_leaf(r, g, None, capture, leaf_grads)
-            continue
-        grads[node] = grads[node] + g if node in grads else g
-        start.append(node)
-    want_nodes = {}
+        key = r if r._ctx is None else r._ctx
+        if key in grads:
+            grads[key] = grads[key] + g
+        else:
+            grads[key] = g
+            if r._ctx is not None:
+                heappush(heap, (-key.seq, key))
+    captured = {}
     if capture is not None:
-        want_nodes = {t._ctx: None for t in capture if t._ctx is not None}
+        captured = {t._ctx: None for t in capture if t._ctx is not None}
 
-    for node in _topological_order(start):
-        g = grads.pop(node, None)
-        if g is None:
-            continue
-        if node in want_nodes:
-            want_nodes[node] = g
-        if node.saved is None:
+    # A node is made after all of its inputs, so handling nodes from the newest to the oldest
+    # handles each one after every node that used its output: its gradient is then complete.
+    node = heappop(heap)[1] if heap else None
+    while node is not None:
+        g = grads.pop(node)
+        if captured and node in captured:
+            captured[node] = g
+        saved = node.saved
+        if saved is None:
             raise BackwardError(
                 f"{type(node).__name__}: trying to backward through the graph a second time; its saved "
                 "values were freed after the first backward. Pass retain_graph=True to the first "
                 "backward() if you need to backpropagate through it again."
             )
         in_grads = node.backward(g)
-        if not retain_graph and node.saved:
+        if saved and not retain_graph:
             node.saved = None
-        if type(in_grads) is not tuple:
+        if in_grads.__class__ is not tuple:
             in_grads = (in_grads,)
+        nxt = None  # in a chain the next node is this one's only new parent: it skips the heap
         for p, ig in zip(node.parents, in_grads):
             if p is None or ig is None:
                 continue
             leaf = isinstance(p, Tensor)
-            shape, dtype = (p.data.shape, p.data.dtype) if leaf else (p.out_shape, p.out_dtype)
+            shape = p.data.shape if leaf else p.out_shape
             if ig.shape != shape:
                 if not node.broadcasts:
                     raise ShapeError(
@@ -107,37 +91,42 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
                         f"for an input of shape {shape}"
                     )
                 ig = unbroadcast(ig, shape)
-            if ig.dtype is not dtype and ig.dtype != dtype:
-                ig = ig.astype(dtype)
-            if leaf:
-                _deliver_leaf(p, ig, g, capture, leaf_grads)
-            elif p in grads:
+            if p in grads:
                 grads[p] = grads[p] + ig
             else:
                 grads[p] = ig
+                if not leaf:
+                    if nxt is None:
+                        nxt = p
+                    else:
+                        heappush(heap, (-p.seq, p))
+        if nxt is None:
+            node = heappop(heap)[1] if heap else None
+        elif heap:
+            node = heappushpop(heap, (-nxt.seq, nxt))[1]
+        else:
+            node = nxt
 
-    if capture is None:
-        return None
-    return [leaf_grads.get(id(t)) if t._ctx is None else want_nodes.get(t._ctx) for t in capture]
-
-
-def _deliver_leaf(leaf, g, upstream, capture, leaf_grads):
-    """Accumulate gradient ``g`` into a leaf (or into ``leaf_grads`` when capturing)."""
+    # Only leaves are left in ``grads``: their gradients are complete.
     if capture is not None:
-        k = id(leaf)
-        leaf_grads[k] = leaf_grads[k] + g if k in leaf_grads else g
-        return
-    if not leaf._requires_grad:
-        return
-    if isinstance(g, np.generic):
-        g = np.asarray(g)
-    if leaf.grad is None:
-        # .grad must own its memory: a pass-through gradient or a view may be shared with another input
-        if g is upstream or g.base is not None:
+        return [grads.get(t) if t._ctx is None else captured.get(t._ctx) for t in capture]
+    owned = set()
+    for leaf, g in grads.items():
+        if not leaf._requires_grad:
+            continue
+        if isinstance(g, np.generic):
+            g = np.asarray(g)
+        if g.dtype != leaf.data.dtype:  # mixed-dtype graphs: the gradient has its leaf's dtype
+            g = g.astype(leaf.data.dtype)
+        # .grad must own its memory: a pass-through gradient may be shared by several leaves or be a view
+        if g.base is not None or id(g) in owned:
             g = g.copy()
-        leaf.grad = _function._Tensor._wrap(g)
-    else:
-        leaf.grad.data += g
+        owned.add(id(g))
+        if leaf.grad is None:
+            leaf.grad = Tensor._wrap(g)
+        else:
+            leaf.grad.data += g
+    return None
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=False, allow_unused=False):

@@ -20,6 +20,8 @@ shape: the engine sums them back to each input's shape (the one place where
 broadcasting is undone).
 """
 
+import itertools
+
 import numpy as np
 
 from ..errors import ShapeError
@@ -28,6 +30,16 @@ _grad_enabled = True
 _F64 = np.dtype(np.float64)
 _F32 = np.dtype(np.float32)
 _Tensor = None  # set by chainrule.tensor, which imports this module
+_ndarray = np.ndarray
+_TRUE1 = (True,)
+_new = object.__new__
+_asarray = np.asarray
+_PY_NUMBERS = (int, float)
+
+
+def _array(x):
+    return x.data if isinstance(x, _Tensor) else x
+_sequence = itertools.count()  # creation order of nodes: a node always comes after its parents
 
 
 def is_grad_enabled():
@@ -92,49 +104,20 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **options):
         """Run the op on ``inputs`` and record it in the graph when a gradient is needed."""
+        if len(inputs) == 1 and isinstance(inputs[0], _Tensor):
+            return apply1(cls, inputs[0], options)
+        if len(inputs) == 2:
+            return apply2(cls, inputs[0], inputs[1], options)
         Tensor = _Tensor
-        ctx = cls.__new__(cls)
-        arrays = []
-        needs = []
-        parents = []
-        record = False
-        for t in inputs:
-            if isinstance(t, Tensor):
-                arrays.append(t.data)
-                if t._requires_grad and _grad_enabled:
-                    record = True
-                    needs.append(True)
-                    parents.append(t if t._ctx is None else t._ctx)
-                    continue
-            else:
-                arrays.append(t)
-            needs.append(False)
-            parents.append(None)
-        ctx.needs_input_grad = needs
+        ctx = _new(cls)
+        # each input's parent: the node that made it, the leaf itself, or None if it needs no gradient
+        parents = tuple((t._ctx or t) if isinstance(t, Tensor) and t._requires_grad else None for t in inputs)
+        ctx.needs_input_grad = tuple(p is not None for p in parents)
         try:
-            out = ctx.forward(*arrays, **options)
+            out = ctx.forward(*[t.data if isinstance(t, Tensor) else t for t in inputs], **options)
         except ValueError as e:
-            if isinstance(e, ShapeError):
-                raise
-            raise ShapeError(cls._shape_message(arrays, e)) from None
-        if isinstance(out, np.generic):  # NumPy returns scalars from 0-d ufuncs and full reductions
-            out = np.asarray(out)
-        elif out.dtype is _F64 and not any(isinstance(a, np.ndarray) and a.dtype == _F64 for a in arrays):
-            # NumPy promotes int with float to float64; PyTorch (and we) give the default float32
-            out = out.astype(_F32)
-        t = Tensor.__new__(Tensor)
-        t.data = out
-        t.grad = None
-        if record:
-            t._requires_grad = True
-            t._ctx = ctx
-            ctx.parents = parents
-            ctx.out_shape = out.shape
-            ctx.out_dtype = out.dtype
-        else:
-            t._requires_grad = False
-            t._ctx = None
-        return t
+            raise _shape_error(cls, inputs, e) from None
+        return _output(ctx, out, inputs, parents if any(ctx.needs_input_grad) else None)
 
     @classmethod
     def _shape_message(cls, arrays, err):
@@ -154,3 +137,108 @@ class Function:
 
     def __repr__(self):
         return f"<{type(self).__name__}Backward>"
+
+
+# The two paths below are ``Function.apply`` unrolled for one and two inputs: every op of every
+# model goes through them, so they avoid any work that is not needed (see benchmarks/op_overhead.py).
+
+
+def apply1(cls, a, options=None):
+    """``cls.apply(a, **options)`` for a Tensor ``a``."""
+    ctx = _new(cls)
+    try:
+        out = ctx.forward(a.data, **options) if options else ctx.forward(a.data)
+    except ValueError as e:
+        raise _shape_error(cls, (a,), e) from None
+    if out.__class__ is not _ndarray or out.dtype is _F64:
+        out = _fix_output(out, (a,))
+    t = _new(_Tensor)
+    t.data = out
+    t.grad = None
+    if a._requires_grad and _grad_enabled:
+        ctx.needs_input_grad = _TRUE1
+        ctx.parents = (a._ctx or a,)
+        ctx.seq = next(_sequence)
+        ctx.out_shape = out.shape
+        t._requires_grad = True
+        t._ctx = ctx
+    else:
+        t._requires_grad = False
+        t._ctx = None
+    return t
+
+
+def apply2(cls, a, b, options=None):
+    """``cls.apply(a, b, **options)``; either input may be a Tensor or a constant."""
+    ctx = _new(cls)
+    pa = pb = None
+    x = a
+    y = b
+    if isinstance(a, _Tensor):
+        if a._requires_grad:
+            pa = a._ctx or a
+        x = a.data
+    if isinstance(b, _Tensor):
+        if b._requires_grad:
+            pb = b._ctx or b
+        y = b.data
+        if x.__class__ in _PY_NUMBERS and y.dtype.kind == "f":
+            x = _asarray(x, y.dtype)
+    elif y.__class__ in _PY_NUMBERS and isinstance(a, _Tensor) and x.dtype.kind == "f":
+        # a Python number meets a float array: NumPy is twice as fast with a 0-d array of the same
+        # dtype as with the number itself, and the result is the same (float32 stays float32)
+        y = _asarray(y, x.dtype)
+    try:
+        out = ctx.forward(x, y, **options) if options else ctx.forward(x, y)
+    except ValueError as e:
+        raise _shape_error(cls, (a, b), e) from None
+    if out.__class__ is not _ndarray or out.dtype is _F64:
+        out = _fix_output(out, (a, b))
+    t = _new(_Tensor)
+    t.data = out
+    t.grad = None
+    if (pa is not None or pb is not None) and _grad_enabled:
+        ctx.needs_input_grad = (pa is not None, pb is not None)
+        ctx.parents = (pa, pb)
+        ctx.seq = next(_sequence)
+        ctx.out_shape = out.shape
+        t._requires_grad = True
+        t._ctx = ctx
+    else:
+        t._requires_grad = False
+        t._ctx = None
+    return t
+
+
+def _fix_output(out, inputs):
+    """Give an op's raw result the form and dtype a Tensor holds."""
+    if isinstance(out, np.generic):
+        out = np.asarray(out)  # NumPy returns scalars from 0-d ufuncs and full reductions
+    if out.dtype == _F64 and not any(isinstance(a, np.ndarray) and a.dtype == _F64 for a in map(_array, inputs)):
+        out = out.astype(_F32)  # NumPy promotes int with float to float64; PyTorch (and we) give float32
+    return out
+
+
+def _output(ctx, out, inputs, parents):
+    """Wrap ``out`` in a Tensor and, when ``parents`` is given and grad mode is on, link it to ``ctx``."""
+    if out.__class__ is not _ndarray or out.dtype is _F64:
+        out = _fix_output(out, inputs)
+    t = _new(_Tensor)
+    t.data = out
+    t.grad = None
+    if parents is not None and _grad_enabled:
+        t._requires_grad = True
+        t._ctx = ctx
+        ctx.parents = parents
+        ctx.seq = next(_sequence)
+        ctx.out_shape = out.shape
+    else:
+        t._requires_grad = False
+        t._ctx = None
+    return t
+
+
+def _shape_error(cls, inputs, err):
+    if isinstance(err, ShapeError):
+        return err
+    return ShapeError(cls._shape_message([_array(t) for t in inputs], err))

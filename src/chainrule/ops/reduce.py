@@ -3,6 +3,7 @@
 import numpy as np
 
 from ..autograd.function import Function
+from ..backend import expand_to
 from ..errors import ShapeError
 
 
@@ -21,35 +22,37 @@ def normalize_axis(axis, ndim, op):
     return tuple(sorted(out))
 
 
-def expand_reduced(g, in_shape, axes, keepdims):
-    """Reshape the gradient of a reduction so it broadcasts against the input again."""
-    if not keepdims and axes:
-        g = np.expand_dims(g, axes)
-    return g
+def keepdims_shape(shape, axes):
+    """The shape a reduction over ``axes`` has with keepdims=True."""
+    if len(axes) == len(shape):
+        return (1,) * len(shape)
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def expand_reduced(g, in_shape, axes):
+    """The gradient of a reduction, broadcast back over the input's shape (a view)."""
+    return expand_to(g if g.ndim == 0 else g.reshape(keepdims_shape(in_shape, axes)), in_shape)
 
 
 class Sum(Function):
     def forward(self, x, axis=None, keepdims=False):
         self.axes = normalize_axis(axis, x.ndim, "sum")
-        self.keepdims = keepdims
         self.in_shape = x.shape
         return x.sum(axis=self.axes, keepdims=keepdims)
 
     def backward(self, g):
-        return np.broadcast_to(expand_reduced(g, self.in_shape, self.axes, self.keepdims), self.in_shape)
+        return expand_reduced(g, self.in_shape, self.axes)
 
 
 class Mean(Function):
     def forward(self, x, axis=None, keepdims=False):
         self.axes = normalize_axis(axis, x.ndim, "mean")
-        self.keepdims = keepdims
         self.in_shape = x.shape
         self.count = int(np.prod([x.shape[a] for a in self.axes]))
         return x.mean(axis=self.axes, keepdims=keepdims)
 
     def backward(self, g):
-        g = expand_reduced(g, self.in_shape, self.axes, self.keepdims) / max(self.count, 1)
-        return np.broadcast_to(g, self.in_shape)
+        return expand_reduced(g / max(self.count, 1), self.in_shape, self.axes)
 
 
 class _Extreme(Function):
@@ -62,7 +65,6 @@ class _Extreme(Function):
         self.axes = normalize_axis(axis, x.ndim, op)
         if any(x.shape[a] == 0 for a in self.axes):
             raise ShapeError(f"{op}: cannot reduce over an empty axis of a tensor of shape {x.shape}")
-        self.keepdims = keepdims
         out = self.reduce(x, axis=self.axes, keepdims=True)
         mask = x == out
         self.saved = (mask, mask.sum(axis=self.axes, keepdims=True))
@@ -70,7 +72,7 @@ class _Extreme(Function):
 
     def backward(self, g):
         mask, count = self.saved
-        g = expand_reduced(g, mask.shape, self.axes, self.keepdims)
+        g = g.reshape(count.shape)
         return mask * (g / count).astype(g.dtype, copy=False)
 
 
@@ -89,7 +91,6 @@ class LogSumExp(Function):
 
     def forward(self, x, axis=None, keepdims=False):
         self.axes = normalize_axis(axis, x.ndim, "logsumexp")
-        self.keepdims = keepdims
         m = x.max(axis=self.axes, keepdims=True) if x.size else np.zeros((1,) * x.ndim, x.dtype)
         m = np.where(np.isfinite(m), m, 0)  # all -inf rows give -inf, not nan
         with np.errstate(divide="ignore"):
@@ -99,5 +100,4 @@ class LogSumExp(Function):
 
     def backward(self, g):
         x, out = self.saved
-        g = expand_reduced(g, x.shape, self.axes, self.keepdims)
-        return g * np.exp(x - out)
+        return g.reshape(out.shape) * np.exp(x - out)
