@@ -39,6 +39,10 @@ _PY_NUMBERS = (int, float)
 
 def _array(x):
     return x.data if isinstance(x, _Tensor) else x
+
+
+def _is_f64_array(a):
+    return isinstance(a, np.ndarray) and a.dtype == _F64
 _sequence = itertools.count()  # creation order of nodes: a node always comes after its parents
 
 
@@ -99,6 +103,7 @@ class Function:
     """Base class of every differentiable primitive; see the module docstring."""
 
     broadcasts = False  # True: backward may return gradients in the broadcast shape
+    promotes = True  # False: a float64 result from float32 inputs is wanted (see _fix_output)
     saved = ()  # arrays kept for backward; freed by the engine (set to None) after use
 
     @classmethod
@@ -151,7 +156,7 @@ def apply1(cls, a, options=None):
     except ValueError as e:
         raise _shape_error(cls, (a,), e) from None
     if out.__class__ is not _ndarray or out.dtype is _F64:
-        out = _fix_output(out, (a,))
+        out = _fix_output(ctx, out, (a,))
     t = _new(_Tensor)
     t.data = out
     t.grad = None
@@ -193,7 +198,7 @@ def apply2(cls, a, b, options=None):
     except ValueError as e:
         raise _shape_error(cls, (a, b), e) from None
     if out.__class__ is not _ndarray or out.dtype is _F64:
-        out = _fix_output(out, (a, b))
+        out = _fix_output(ctx, out, (a, b))
     t = _new(_Tensor)
     t.data = out
     t.grad = None
@@ -210,11 +215,11 @@ def apply2(cls, a, b, options=None):
     return t
 
 
-def _fix_output(out, inputs):
+def _fix_output(ctx, out, inputs):
     """Give an op's raw result the form and dtype a Tensor holds."""
     if isinstance(out, np.generic):
         out = np.asarray(out)  # NumPy returns scalars from 0-d ufuncs and full reductions
-    if out.dtype == _F64 and not any(isinstance(a, np.ndarray) and a.dtype == _F64 for a in map(_array, inputs)):
+    if out.dtype == _F64 and ctx.promotes and not any(_is_f64_array(a) for a in map(_array, inputs)):
         out = out.astype(_F32)  # NumPy promotes int with float to float64; PyTorch (and we) give float32
     return out
 
@@ -222,7 +227,7 @@ def _fix_output(out, inputs):
 def _output(ctx, out, inputs, parents):
     """Wrap ``out`` in a Tensor and, when ``parents`` is given and grad mode is on, link it to ``ctx``."""
     if out.__class__ is not _ndarray or out.dtype is _F64:
-        out = _fix_output(out, inputs)
+        out = _fix_output(ctx, out, inputs)
     t = _new(_Tensor)
     t.data = out
     t.grad = None

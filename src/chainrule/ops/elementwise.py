@@ -186,6 +186,8 @@ class Clip(Function):
 class Cast(Function):
     """Change the floating dtype; the gradient is cast back."""
 
+    promotes = False  # a float64 result is asked for, not a by-product of NumPy's promotion
+
     def forward(self, a, dtype=None):
         return a.astype(dtype)
 
@@ -200,7 +202,7 @@ def _sigmoid(x):
     # 1 / (1 + e^-x) with the exponent capped below overflow: no warning, no nan at |x| = 1000
     e = np.exp(np.minimum(-x, 80.0 if x.dtype.itemsize <= 4 else 700.0))
     e += 1
-    return np.reciprocal(e, out=e)
+    return 1 / e
 
 
 class Sigmoid(Function):
@@ -253,7 +255,7 @@ def _erf(x):
         from scipy.special import erf
     except ImportError:  # pragma: no cover - depends on the environment
         erf = np.frompyfunc(math.erf, 1, 1)
-    return erf(x).astype(x.dtype)
+    return np.asarray(erf(x), dtype=x.dtype)
 
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)

@@ -10,7 +10,7 @@ class Softmax(Function):
     """Fused: shifting by the row max avoids overflow, and one node replaces five."""
 
     def forward(self, x, axis=-1):
-        (self.axis,) = normalize_axis(axis, x.ndim, "softmax")
+        self.axis = normalize_axis(axis, x.ndim, "softmax")
         e = np.exp(x - x.max(axis=self.axis, keepdims=True)) if x.size else x.copy()
         e /= e.sum(axis=self.axis, keepdims=True)
         self.saved = (e,)
@@ -28,7 +28,7 @@ class LogSoftmax(Function):
     name = "log_softmax"
 
     def forward(self, x, axis=-1):
-        (self.axis,) = normalize_axis(axis, x.ndim, "log_softmax")
+        self.axis = normalize_axis(axis, x.ndim, "log_softmax")
         if x.size == 0:
             out = x.copy()
         else:

@@ -12,11 +12,15 @@ def normalize_axis(axis, ndim, op):
     if axis is None:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, int | np.integer) else tuple(axis)
+    if ndim == 0:  # as PyTorch: a 0-d tensor takes axis 0 or -1, and reducing it changes nothing
+        if any(a not in (0, -1) for a in axes):
+            raise ShapeError(f"{op}: axis {axis} is out of range for a 0-d tensor (use 0, -1 or None)")
+        return ()
     out = []
     for a in axes:
-        if not -ndim <= a < max(ndim, 1):
+        if not -ndim <= a < ndim:
             raise ShapeError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimension(s)")
-        out.append(int(a) % max(ndim, 1))
+        out.append(int(a) % ndim)
     if len(set(out)) != len(out):
         raise ShapeError(f"{op}: repeated axis in {axis}")
     return tuple(sorted(out))
