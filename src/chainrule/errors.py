@@ -14,6 +14,10 @@ class ShapeError(ChainruleError, ValueError):
     """Shapes do not fit: the message names the op and both shapes."""
 
 
+class ArgumentError(ChainruleError, ValueError):
+    """An argument has a value that the op or function does not accept."""
+
+
 class DTypeError(ChainruleError, TypeError):
     """A dtype is not allowed here: the message names the op and the dtypes."""
 

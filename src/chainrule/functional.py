@@ -273,6 +273,7 @@ def stack(tensors, axis=0):
         raise ShapeError("stack: needs at least one tensor")
     if any(t.shape != ts[0].shape for t in ts):
         raise ShapeError(f"stack: all tensors need one shape, got {', '.join(str(t.shape) for t in ts)}")
+    axis = _axis(axis, ts[0].ndim + 1, "stack")
     return concatenate([unsqueeze(t, axis) for t in ts], axis=axis)
 
 
@@ -287,8 +288,10 @@ def split(x, split_size_or_sections, axis=0):
             raise ShapeError(f"split: chunk size must be positive, got {split_size_or_sections}")
         sizes = [builtins.min(split_size_or_sections, n - i) for i in range(0, n, split_size_or_sections)] or [0]
     else:
-        sizes = list(split_size_or_sections)
-        if np.sum(sizes) != n:
+        sizes = [int(k) for k in split_size_or_sections]
+        if any(k < 0 for k in sizes):
+            raise ShapeError(f"split: sizes must be non-negative, got {sizes}")
+        if builtins.sum(sizes) != n:
             raise ShapeError(f"split: sizes {sizes} do not add up to {n}, the length of axis {axis}")
     out, start = [], 0
     for s in sizes:

@@ -45,10 +45,11 @@ def _to_array(data, dtype=None):
     if isinstance(data, Tensor):
         data = data.data
     if dtype is not None:
+        d = as_dtype(dtype)
         try:
-            return np.array(data, dtype=as_dtype(dtype))
+            return np.array(data, dtype=d)
         except (TypeError, ValueError) as e:
-            raise DTypeError(f"tensor: cannot convert data to {np.dtype(dtype)}: {e}") from None
+            raise DTypeError(f"tensor: cannot convert data to {d}: {e}") from None
     try:
         arr = np.array(data)
     except ValueError as e:

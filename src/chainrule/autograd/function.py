@@ -24,7 +24,7 @@ import itertools
 
 import numpy as np
 
-from ..errors import ShapeError
+from ..errors import ChainruleError, ShapeError
 
 _grad_enabled = True
 _F64 = np.dtype(np.float64)
@@ -39,10 +39,6 @@ _PY_NUMBERS = (int, float)
 
 def _array(x):
     return x.data if isinstance(x, _Tensor) else x
-
-
-def _is_f64_array(a):
-    return isinstance(a, np.ndarray) and a.dtype == _F64
 _sequence = itertools.count()  # creation order of nodes: a node always comes after its parents
 
 
@@ -59,9 +55,16 @@ def set_grad_enabled(mode):
 
 
 class _GradMode:
-    """Context manager and decorator that sets grad mode for a block or a function."""
+    """Context manager and decorator that sets grad mode for a block or a function.
+
+    Grad mode is one switch for the whole process (PyTorch keeps one per thread).
+    """
 
     mode = True
+
+    def __new__(cls, fn=None):
+        self = super().__new__(cls)
+        return self if fn is None else self(fn)  # bare decorator: @no_grad as well as @no_grad()
 
     def __enter__(self):
         self._prev = set_grad_enabled(self.mode)
@@ -219,8 +222,13 @@ def _fix_output(ctx, out, inputs):
     """Give an op's raw result the form and dtype a Tensor holds."""
     if isinstance(out, np.generic):
         out = np.asarray(out)  # NumPy returns scalars from 0-d ufuncs and full reductions
-    if out.dtype == _F64 and ctx.promotes and not any(_is_f64_array(a) for a in map(_array, inputs)):
-        out = out.astype(_F32)  # NumPy promotes int with float to float64; PyTorch (and we) give float32
+    if out.dtype == _F64 and ctx.promotes:
+        # NumPy gives float64 for int with float, or for a NumPy float64 scalar; as PyTorch, the result
+        # keeps the widest floating dtype among the input arrays (float32 when there is none)
+        floats = [a.dtype for a in map(_array, inputs) if isinstance(a, np.ndarray) and a.dtype.kind == "f"]
+        target = max(floats, key=lambda d: d.itemsize) if floats else _F32
+        if target != _F64:
+            out = out.astype(target)
     return out
 
 
@@ -244,6 +252,7 @@ def _output(ctx, out, inputs, parents):
 
 
 def _shape_error(cls, inputs, err):
-    if isinstance(err, ShapeError):
+    """A ValueError from NumPy inside a forward means shapes that do not fit: say so, naming the op."""
+    if isinstance(err, ChainruleError):
         return err
     return ShapeError(cls._shape_message([_array(t) for t in inputs], err))

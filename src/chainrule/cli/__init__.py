@@ -17,6 +17,9 @@ def main(argv=None):
     demo.add_argument("--seed", type=int, default=0, help="seed for the XOR network's initial weights")
     demo.add_argument("--lr", type=float, default=2.0, help="learning rate of gradient descent on XOR")
     demo.add_argument("--hidden", type=int, default=4, help="hidden units of the XOR network")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
+        argv = ["demo", *argv]  # `chainrule --lr 1` means the default command, the demo, with its options
     args = parser.parse_args(argv)
     if args.command in (None, "demo"):  # the demo is the main job until the training workflow exists
         from .demo import run_demo
@@ -29,7 +32,3 @@ def main(argv=None):
             print(f"chainrule: error: {e}", file=sys.stderr)
             return 2
     return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -1,5 +1,7 @@
 """The demonstration that ``./run`` shows: the chain rule by hand, then autograd training XOR."""
 
+import math
+
 import numpy as np
 
 import chainrule as cr
@@ -21,8 +23,8 @@ def train_xor(seed=0, lr=2.0, hidden=4, max_epochs=20000, log=print):
 
     Returns (epochs, final loss, predictions).
     """
-    if lr <= 0:
-        raise ValueError(f"--lr must be positive, got {lr}")
+    if not (math.isfinite(lr) and lr > 0):
+        raise ValueError(f"--lr must be a positive number, got {lr}")
     if hidden < 1:
         raise ValueError(f"--hidden must be at least 1, got {hidden}")
     X = cr.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])

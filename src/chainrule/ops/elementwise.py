@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from ..autograd.function import Function
+from ..errors import ArgumentError
 
 
 class _Binary(Function):
@@ -270,7 +271,7 @@ class GELU(Function):
             self.saved = (x, t)
             return 0.5 * x * (1 + t)
         if approximate != "none":
-            raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+            raise ArgumentError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
         cdf = 0.5 * (1 + _erf(x * (1 / math.sqrt(2.0))))
         self.saved = (x, cdf)
         return x * cdf

@@ -84,8 +84,10 @@ class Concatenate(Function):
         nd = xs[0].ndim
         if nd == 0:
             raise ShapeError("concatenate: zero-dimensional tensors cannot be concatenated")
-        ax = axis % nd if -nd <= axis < nd else None
-        bad = ax is None or any(
+        if not -nd <= axis < nd:
+            raise ShapeError(f"concatenate: axis {axis} is out of range for a tensor with {nd} dimension(s)")
+        ax = axis % nd
+        bad = any(
             x.ndim != nd or x.shape[:ax] + x.shape[ax + 1 :] != xs[0].shape[:ax] + xs[0].shape[ax + 1 :]
             for x in xs
         )
