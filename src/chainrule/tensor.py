@@ -10,11 +10,33 @@ from .autograd import engine as _engine
 from .autograd import function as _function
 from .autograd.function import apply1, apply2
 from .errors import BackwardError, DTypeError, ShapeError
-from .ops import elementwise as E
-from .ops import linalg as L
-from .ops import movement as M
-from .ops import nn as N
-from .ops import reduce as R
+from .ops.elementwise import (
+    GELU,
+    Abs,
+    Add,
+    Cast,
+    Clip,
+    Div,
+    Exp,
+    LeakyReLU,
+    Log,
+    Maximum,
+    Minimum,
+    Mul,
+    Neg,
+    Pow,
+    ReLU,
+    Sigmoid,
+    Softplus,
+    Sqrt,
+    Step,
+    Sub,
+    Tanh,
+)
+from .ops.linalg import MatMul
+from .ops.movement import Expand, GetItem, Pad, Reshape, Transpose
+from .ops.nn import LogSoftmax, Softmax
+from .ops.reduce import LogSumExp, Max, Mean, Min, Sum
 
 # dtypes, as PyTorch names them (they are NumPy dtypes)
 float16 = np.dtype(np.float16)
@@ -150,7 +172,7 @@ class Tensor:
                     f"backward: grad can be implicitly created only for scalar outputs, but this tensor "
                     f"has shape {self.shape}; pass gradient= with that shape"
                 )
-            g = np.ones(self.shape, dtype=self.dtype)
+            g = np.array(1, dtype=self.dtype).reshape(self.shape)  # np.ones costs 3x more
         else:
             g = np.array(_raw(gradient), dtype=self.dtype)
             if g.shape != self.shape:
@@ -198,7 +220,7 @@ class Tensor:
         if d == self.data.dtype:
             return self
         if d.kind == "f" and self.data.dtype.kind == "f":
-            return E.Cast.apply(self, dtype=d)
+            return Cast.apply(self, dtype=d)
         return Tensor._wrap(self.data.astype(d))
 
     def float(self):
@@ -249,43 +271,43 @@ class Tensor:
     # ---- arithmetic ------------------------------------------------------------------------------
 
     def __add__(self, other):
-        return apply2(E.Add, self, other)
+        return apply2(Add, self, other)
 
     def __radd__(self, other):
-        return apply2(E.Add, other, self)
+        return apply2(Add, other, self)
 
     def __sub__(self, other):
-        return apply2(E.Sub, self, other)
+        return apply2(Sub, self, other)
 
     def __rsub__(self, other):
-        return apply2(E.Sub, other, self)
+        return apply2(Sub, other, self)
 
     def __mul__(self, other):
-        return apply2(E.Mul, self, other)
+        return apply2(Mul, self, other)
 
     def __rmul__(self, other):
-        return apply2(E.Mul, other, self)
+        return apply2(Mul, other, self)
 
     def __truediv__(self, other):
-        return apply2(E.Div, self, other)
+        return apply2(Div, self, other)
 
     def __rtruediv__(self, other):
-        return apply2(E.Div, other, self)
+        return apply2(Div, other, self)
 
     def __pow__(self, other):
-        return apply2(E.Pow, self, other)
+        return apply2(Pow, self, other)
 
     def __rpow__(self, other):
-        return apply2(E.Pow, other, self)
+        return apply2(Pow, other, self)
 
     def __matmul__(self, other):
-        return apply2(L.MatMul, self, other)
+        return apply2(MatMul, self, other)
 
     def __rmatmul__(self, other):
-        return apply2(L.MatMul, other, self)
+        return apply2(MatMul, other, self)
 
     def __neg__(self):
-        return apply1(E.Neg, self)
+        return apply1(Neg, self)
 
     def __pos__(self):
         return self
@@ -330,62 +352,62 @@ class Tensor:
     # ---- elementwise and activations --------------------------------------------------------------
 
     def exp(self):
-        return apply1(E.Exp, self)
+        return apply1(Exp, self)
 
     def log(self):
-        return apply1(E.Log, self)
+        return apply1(Log, self)
 
     def sqrt(self):
-        return apply1(E.Sqrt, self)
+        return apply1(Sqrt, self)
 
     def abs(self):
-        return apply1(E.Abs, self)
+        return apply1(Abs, self)
 
     def maximum(self, other):
-        return apply2(E.Maximum, self, other)
+        return apply2(Maximum, self, other)
 
     def minimum(self, other):
-        return apply2(E.Minimum, self, other)
+        return apply2(Minimum, self, other)
 
     def clip(self, min=None, max=None):
-        return E.Clip.apply(self, lo=min, hi=max)
+        return Clip.apply(self, lo=min, hi=max)
 
     clamp = clip
 
     def sigmoid(self):
-        return apply1(E.Sigmoid, self)
+        return apply1(Sigmoid, self)
 
     def tanh(self):
-        return apply1(E.Tanh, self)
+        return apply1(Tanh, self)
 
     def relu(self):
-        return apply1(E.ReLU, self)
+        return apply1(ReLU, self)
 
     def leaky_relu(self, negative_slope=0.01):
-        return E.LeakyReLU.apply(self, negative_slope=negative_slope)
+        return LeakyReLU.apply(self, negative_slope=negative_slope)
 
     def gelu(self, approximate="none"):
-        return E.GELU.apply(self, approximate=approximate)
+        return GELU.apply(self, approximate=approximate)
 
     def softplus(self, beta=1.0, threshold=20.0):
-        return E.Softplus.apply(self, beta=beta, threshold=threshold)
+        return Softplus.apply(self, beta=beta, threshold=threshold)
 
     def step(self):
-        return apply1(E.Step, self)
+        return apply1(Step, self)
 
     def softmax(self, axis=-1):
-        return N.Softmax.apply(self, axis=axis)
+        return Softmax.apply(self, axis=axis)
 
     def log_softmax(self, axis=-1):
-        return N.LogSoftmax.apply(self, axis=axis)
+        return LogSoftmax.apply(self, axis=axis)
 
     # ---- reductions ------------------------------------------------------------------------------
 
     def sum(self, axis=None, keepdims=False):
-        return R.Sum.apply(self, axis=axis, keepdims=keepdims)
+        return Sum.apply(self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis=None, keepdims=False):
-        return R.Mean.apply(self, axis=axis, keepdims=keepdims)
+        return Mean.apply(self, axis=axis, keepdims=keepdims)
 
     def var(self, axis=None, ddof=0, keepdims=False):
         return _functional.var(self, axis=axis, ddof=ddof, keepdims=keepdims)
@@ -394,13 +416,13 @@ class Tensor:
         return _functional.std(self, axis=axis, ddof=ddof, keepdims=keepdims)
 
     def max(self, axis=None, keepdims=False):
-        return R.Max.apply(self, axis=axis, keepdims=keepdims)
+        return Max.apply(self, axis=axis, keepdims=keepdims)
 
     def min(self, axis=None, keepdims=False):
-        return R.Min.apply(self, axis=axis, keepdims=keepdims)
+        return Min.apply(self, axis=axis, keepdims=keepdims)
 
     def logsumexp(self, axis=None, keepdims=False):
-        return R.LogSumExp.apply(self, axis=axis, keepdims=keepdims)
+        return LogSumExp.apply(self, axis=axis, keepdims=keepdims)
 
     def argmax(self, axis=None, keepdims=False):
         return _functional.argmax(self, axis=axis, keepdims=keepdims)
@@ -411,7 +433,7 @@ class Tensor:
     # ---- shape -----------------------------------------------------------------------------------
 
     def reshape(self, *shape):
-        return M.Reshape.apply(self, shape=_shape_arg(shape))
+        return Reshape.apply(self, shape=_shape_arg(shape))
 
     view = reshape
 
@@ -419,10 +441,10 @@ class Tensor:
         return _functional.flatten(self, start_dim, end_dim)
 
     def transpose(self, *axes):
-        return M.Transpose.apply(self, axes=_shape_arg(axes) if axes else None)
+        return Transpose.apply(self, axes=_shape_arg(axes) if axes else None)
 
     def permute(self, *axes):
-        return M.Transpose.apply(self, axes=_shape_arg(axes))
+        return Transpose.apply(self, axes=_shape_arg(axes))
 
     def swapaxes(self, axis1, axis2):
         return _functional.swapaxes(self, axis1, axis2)
@@ -430,7 +452,7 @@ class Tensor:
     @property
     def T(self):
         """The tensor with its axes reversed (the matrix transpose for 2-D)."""
-        return M.Transpose.apply(self, axes=None)
+        return Transpose.apply(self, axes=None)
 
     def squeeze(self, axis=None):
         return _functional.squeeze(self, axis)
@@ -442,10 +464,10 @@ class Tensor:
         return _functional.expand(self, *shape)
 
     def broadcast_to(self, shape):
-        return M.Expand.apply(self, shape=tuple(shape))
+        return Expand.apply(self, shape=tuple(shape))
 
     def __getitem__(self, index):
-        return M.GetItem.apply(self, index=_index_arg(index))
+        return GetItem.apply(self, index=_index_arg(index))
 
     def __setitem__(self, index, value):
         if self._requires_grad and _function.is_grad_enabled():
@@ -456,16 +478,16 @@ class Tensor:
         self.data[_index_arg(index)] = _raw(value)
 
     def matmul(self, other):
-        return apply2(L.MatMul, self, other)
+        return apply2(MatMul, self, other)
 
     def pow(self, exponent):
-        return E.Pow.apply(self, exponent)
+        return Pow.apply(self, exponent)
 
     def split(self, split_size_or_sections, axis=0):
         return _functional.split(self, split_size_or_sections, axis)
 
     def pad(self, pad_width, value=0):
-        return M.Pad.apply(self, pad_width=pad_width, value=value)
+        return Pad.apply(self, pad_width=pad_width, value=value)
 
 
 def _shape_arg(shape):

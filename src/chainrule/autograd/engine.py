@@ -36,6 +36,15 @@ def unbroadcast(grad, shape):
     return grad
 
 
+def _fit(node, grad, shape):
+    """Check a gradient's shape against its input's; ops that broadcast get it summed back."""
+    if not node.broadcasts:
+        raise ShapeError(
+            f"{type(node).__name__}.backward returned a gradient of shape {grad.shape} for an input of shape {shape}"
+        )
+    return unbroadcast(grad, shape)
+
+
 def run_backward(roots, root_grads, retain_graph=False, capture=None):
     """Backpropagate ``root_grads`` from the tensors ``roots``.
 
@@ -55,6 +64,7 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
             grads[key] = g
             if r._ctx is not None:
                 heappush(heap, (-key.seq, key))
+    free = not retain_graph
     captured = {}
     if capture is not None:
         captured = {t._ctx: None for t in capture if t._ctx is not None}
@@ -74,7 +84,7 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
                 "backward() if you need to backpropagate through it again."
             )
         in_grads = node.backward(g)
-        if saved and not retain_graph:
+        if saved and free:
             node.saved = None
         if in_grads.__class__ is not tuple:
             in_grads = (in_grads,)
@@ -82,24 +92,22 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
         for p, ig in zip(node.parents, in_grads):
             if p is None or ig is None:
                 continue
-            leaf = isinstance(p, Tensor)
-            shape = p.data.shape if leaf else p.out_shape
-            if ig.shape != shape:
-                if not node.broadcasts:
-                    raise ShapeError(
-                        f"{type(node).__name__}.backward returned a gradient of shape {ig.shape} "
-                        f"for an input of shape {shape}"
-                    )
-                ig = unbroadcast(ig, shape)
+            if isinstance(p, Tensor):  # a leaf: its gradient is summed here and delivered at the end
+                if ig.shape != p.data.shape:
+                    ig = _fit(node, ig, p.data.shape)
+                prev = grads.get(p)
+                grads[p] = ig if prev is None else prev + ig
+                continue
+            if ig.shape != p.out_shape:
+                ig = _fit(node, ig, p.out_shape)
             if p in grads:
                 grads[p] = grads[p] + ig
             else:
                 grads[p] = ig
-                if not leaf:
-                    if nxt is None:
-                        nxt = p
-                    else:
-                        heappush(heap, (-p.seq, p))
+                if nxt is None:
+                    nxt = p
+                else:
+                    heappush(heap, (-p.seq, p))
         if nxt is None:
             node = heappop(heap)[1] if heap else None
         elif heap:

@@ -105,6 +105,10 @@ class enable_grad(_GradMode):
 class Function:
     """Base class of every differentiable primitive; see the module docstring."""
 
+    # the graph's bookkeeping lives in slots (a node is made for every op); an op's own values
+    # (saved arrays, axes, shapes) go in the instance dict, made only when an op stores one
+    __slots__ = ("parents", "needs_input_grad", "seq", "out_shape", "__dict__", "__weakref__")
+
     broadcasts = False  # True: backward may return gradients in the broadcast shape
     promotes = True  # False: a float64 result from float32 inputs is wanted (see _fix_output)
     saved = ()  # arrays kept for backward; freed by the engine (set to None) after use
@@ -180,22 +184,27 @@ def apply2(cls, a, b, options=None):
     """``cls.apply(a, b, **options)``; either input may be a Tensor or a constant."""
     ctx = _new(cls)
     pa = pb = None
-    x = a
-    y = b
     if isinstance(a, _Tensor):
         if a._requires_grad:
             pa = a._ctx or a
         x = a.data
-    if isinstance(b, _Tensor):
+        if isinstance(b, _Tensor):
+            if b._requires_grad:
+                pb = b._ctx or b
+            y = b.data
+        elif b.__class__ in _PY_NUMBERS and x.dtype.kind == "f":
+            # a Python number meets a float array: NumPy is twice as fast with a 0-d array of the
+            # same dtype as with the number itself, and the result is the same (float32 stays float32)
+            y = _asarray(b, x.dtype)
+        else:
+            y = b
+    else:
+        if not isinstance(b, _Tensor):  # two constants: compute on them as tensors
+            return apply2(cls, _Tensor(a), b, options)
         if b._requires_grad:
             pb = b._ctx or b
         y = b.data
-        if x.__class__ in _PY_NUMBERS and y.dtype.kind == "f":
-            x = _asarray(x, y.dtype)
-    elif y.__class__ in _PY_NUMBERS and isinstance(a, _Tensor) and x.dtype.kind == "f":
-        # a Python number meets a float array: NumPy is twice as fast with a 0-d array of the same
-        # dtype as with the number itself, and the result is the same (float32 stays float32)
-        y = _asarray(y, x.dtype)
+        x = _asarray(a, y.dtype) if a.__class__ in _PY_NUMBERS and y.dtype.kind == "f" else a
     try:
         out = ctx.forward(x, y, **options) if options else ctx.forward(x, y)
     except ValueError as e:

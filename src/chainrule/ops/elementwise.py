@@ -156,7 +156,8 @@ class Sqrt(Function):
         return out
 
     def backward(self, g):
-        return g / (2 * self.saved[0])
+        out = self.saved[0]
+        return g / (out + out)
 
 
 class Abs(Function):
@@ -214,7 +215,8 @@ class Sigmoid(Function):
 
     def backward(self, g):
         (s,) = self.saved
-        return g * s * (1 - s)
+        gs = g * s
+        return gs - gs * s  # g s (1 - s), with no Python number (NumPy is slow to mix those in)
 
 
 class Tanh(Function):
@@ -225,7 +227,7 @@ class Tanh(Function):
 
     def backward(self, g):
         (t,) = self.saved
-        return g * (1 - t * t)
+        return g - g * t * t  # g (1 - t^2), with no Python number (NumPy is slow to mix those in)
 
 
 class ReLU(Function):

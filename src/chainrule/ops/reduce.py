@@ -42,7 +42,7 @@ class Sum(Function):
     def forward(self, x, axis=None, keepdims=False):
         self.axes = normalize_axis(axis, x.ndim, "sum")
         self.in_shape = x.shape
-        return x.sum(axis=self.axes, keepdims=keepdims)
+        return x.sum(axis=self.axes, keepdims=keepdims) if len(self.axes) < x.ndim else x.sum(keepdims=keepdims)
 
     def backward(self, g):
         return expand_reduced(g, self.in_shape, self.axes)
