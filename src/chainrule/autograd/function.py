@@ -20,6 +20,7 @@ shape: the engine sums them back to each input's shape (the one place where
 broadcasting is undone).
 """
 
+import functools
 import itertools
 
 import numpy as np
@@ -35,11 +36,11 @@ _TRUE1 = (True,)
 _new = object.__new__
 _asarray = np.asarray
 _PY_NUMBERS = (int, float)
+_sequence = itertools.count()  # creation order of nodes: a node always comes after its parents
 
 
 def _array(x):
     return x.data if isinstance(x, _Tensor) else x
-_sequence = itertools.count()  # creation order of nodes: a node always comes after its parents
 
 
 def is_grad_enabled():
@@ -75,8 +76,6 @@ class _GradMode:
         return False
 
     def __call__(self, fn):
-        import functools
-
         mode = self.mode
 
         @functools.wraps(fn)
