@@ -28,3 +28,21 @@ class BackwardError(ChainruleError, RuntimeError):
 
 class GradientError(ChainruleError, RuntimeError):
     """``gradcheck`` found an analytical gradient that disagrees with finite differences."""
+
+
+class StateDictError(ChainruleError, KeyError):
+    """A state dict does not fit the model: lists every missing, unexpected and mis-shaped key."""
+
+    def __str__(self):  # KeyError would print the message in quotes
+        return str(self.args[0]) if self.args else ""
+
+
+class UnknownNameError(ChainruleError, KeyError):
+    """A name (of a layer, loss, optimiser, ...) that the registry does not know; lists the valid ones."""
+
+    def __str__(self):
+        return str(self.args[0]) if self.args else ""
+
+
+class ModelFileError(ChainruleError, ValueError):
+    """A model, state or checkpoint file cannot be read: truncated, corrupted, foreign or unsafe."""

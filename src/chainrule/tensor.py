@@ -510,4 +510,4 @@ def _index_arg(index):
 
 _function._Tensor = Tensor
 
-from . import functional as _functional  # noqa: E402  (composites need Tensor defined)
+from .functional import core as _functional  # noqa: E402  (composites need Tensor defined)

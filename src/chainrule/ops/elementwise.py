@@ -299,6 +299,32 @@ class Softplus(Function):
         return np.where(lin, g, g * _sigmoid(bx))
 
 
+class ELU(Function):
+    def forward(self, x, alpha=1.0):
+        self.alpha = alpha
+        pos = x > 0
+        em1 = np.expm1(np.minimum(x, 0))
+        self.saved = (pos, em1)
+        return np.where(pos, x, alpha * em1)
+
+    def backward(self, g):
+        pos, em1 = self.saved
+        return np.where(pos, g, g * (self.alpha * (em1 + 1)))
+
+
+class SiLU(Function):
+    """x * sigmoid(x)."""
+
+    def forward(self, x):
+        s = _sigmoid(x)
+        self.saved = (x, s)
+        return x * s
+
+    def backward(self, g):
+        x, s = self.saved
+        return g * (s + x * s * (1 - s))
+
+
 class Step(Function):
     """Binary step: 1 where x >= 0, else 0. Its derivative is 0 wherever it exists (not at 0)."""
 

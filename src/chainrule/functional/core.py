@@ -1,21 +1,21 @@
-"""Functions on tensors: the module-level forms of the ops, and composites built from them.
+"""The module-level forms of the core ops, and composites built from them.
 
 Composites (``var``, ``std``, ``stack``, ``split``, ``flatten``, ...) are written with the
 primitives of ``chainrule.ops`` and have no backward of their own: autograd differentiates
-them through their parts. Import as ``import chainrule.functional as F``.
+them through their parts.
 """
 
 import builtins
 
 import numpy as np
 
-from .errors import ShapeError
-from .ops import elementwise as E
-from .ops import linalg as L
-from .ops import movement as M
-from .ops import nn as N
-from .ops import reduce as R
-from .tensor import Tensor, _raw
+from ..errors import ShapeError
+from ..ops import elementwise as E
+from ..ops import linalg as L
+from ..ops import movement as M
+from ..ops import nn as N
+from ..ops import reduce as R
+from ..tensor import Tensor, _raw
 
 
 def _t(x):
@@ -121,6 +121,16 @@ def gelu(x, approximate="none"):
 def softplus(x, beta=1.0, threshold=20.0):
     """log(1 + exp(beta x)) / beta, linear above ``threshold`` (as torch.nn.functional.softplus)."""
     return E.Softplus.apply(_t(x), beta=beta, threshold=threshold)
+
+
+def elu(x, alpha=1.0):
+    """x where x > 0, else alpha (exp(x) - 1)."""
+    return E.ELU.apply(_t(x), alpha=alpha)
+
+
+def silu(x):
+    """x * sigmoid(x) (also called swish)."""
+    return E.SiLU.apply(_t(x))
 
 
 def step(x):
@@ -312,3 +322,57 @@ def pad(x, pad_width, value=0):
 def matmul(a, b):
     """Matrix product with NumPy's rules for 1-D and batched operands."""
     return L.MatMul.apply(_t(a), _t(b))
+
+
+__all__ = [
+    "abs",
+    "add",
+    "argmax",
+    "argmin",
+    "broadcast_to",
+    "cat",
+    "clamp",
+    "clip",
+    "concatenate",
+    "div",
+    "elu",
+    "exp",
+    "expand",
+    "flatten",
+    "gelu",
+    "leaky_relu",
+    "log",
+    "log_softmax",
+    "logsumexp",
+    "matmul",
+    "max",
+    "maximum",
+    "mean",
+    "min",
+    "minimum",
+    "mul",
+    "neg",
+    "pad",
+    "permute",
+    "pow",
+    "relu",
+    "reshape",
+    "sigmoid",
+    "silu",
+    "softmax",
+    "softplus",
+    "split",
+    "sqrt",
+    "squeeze",
+    "stack",
+    "std",
+    "step",
+    "sub",
+    "sum",
+    "swapaxes",
+    "tanh",
+    "transpose",
+    "unsqueeze",
+    "var",
+    "where",
+]

@@ -1,0 +1,17 @@
+"""Neural-network blocks: Module, Parameter, containers, layers, activations, losses, initialisers.
+
+Names, arguments, defaults, parameter names and shapes follow ``torch.nn``.
+"""
+
+from . import init, utils
+from .activation import *  # noqa: F403
+from .containers import ModuleDict, ModuleList, Sequential
+from .conv import *  # noqa: F403
+from .linear import *  # noqa: F403
+from .loss import *  # noqa: F403
+from .module import Module
+from .normalization import *  # noqa: F403
+from .parameter import Parameter
+from .pooling import *  # noqa: F403
+from .sparse import *  # noqa: F403
+from .summary import summary

@@ -1,0 +1,75 @@
+"""Linear, Identity, Flatten, Dropout."""
+
+import math
+
+import numpy as np
+
+from .. import functional as F
+from ..creation import rng
+from ..registry import register
+from . import init
+from .module import Module
+from .parameter import Parameter
+
+__all__ = ["Dropout", "Flatten", "Identity", "Linear"]
+
+
+@register("linear")
+class Linear(Module):
+    """A layer of neurons: ``y = x W^T + b``, with W of shape (out_features, in_features).
+
+    Initialised as PyTorch: W and b uniform in +-1/sqrt(in_features).
+    """
+
+    def __init__(self, in_features, out_features, bias=True):
+        super().__init__()
+        self.in_features = in_features
+        self.out_features = out_features
+        self.weight = Parameter(np.empty((out_features, in_features), dtype=np.float32))
+        self.bias = Parameter(np.empty(out_features, dtype=np.float32)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self, generator=None):
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5), generator=generator)
+        if self.bias is not None:
+            bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0
+            init.uniform_(self.bias, -bound, bound, generator=generator)
+
+    def forward(self, x):
+        return F.linear(x, self.weight, self.bias)
+
+
+@register("identity")
+class Identity(Module):
+    def forward(self, x):
+        return x
+
+
+@register("flatten")
+class Flatten(Module):
+    """Merge axes ``start_dim..end_dim`` (by default all but the batch axis)."""
+
+    def __init__(self, start_dim=1, end_dim=-1):
+        super().__init__()
+        self.start_dim = start_dim
+        self.end_dim = end_dim
+
+    def forward(self, x):
+        return F.flatten(x, self.start_dim, self.end_dim)
+
+
+@register("dropout")
+class Dropout(Module):
+    """Zero each element with probability ``p`` while training (scaling the rest); identity in eval mode.
+
+    With ``seed`` the layer draws its masks from its own generator, else from chainrule's default one.
+    """
+
+    def __init__(self, p=0.5, seed=None):
+        super().__init__()
+        self.p = p
+        self.seed = seed
+        self._generator = rng(seed) if seed is not None else None
+
+    def forward(self, x):
+        return F.dropout(x, self.p, self.training, generator=self._generator)

@@ -1,0 +1,1 @@
+"""Optimisers and learning-rate schedulers (placeholder: filled in by its owner)."""
