@@ -1,0 +1,129 @@
+"""Reading and writing safetensors files safely.
+
+A safetensors file is an 8-byte little-endian header length, a JSON header (dtype,
+shape and byte range of every tensor, plus string metadata) and the raw bytes. It
+holds only numbers and text, so reading one can never run code. Before handing a file
+to the ``safetensors`` library we check everything its header claims against the
+file itself, so a truncated, corrupted or foreign file fails with a one-line
+``ModelFileError`` and never makes us allocate what the header merely claims.
+"""
+
+import json
+import os
+import struct
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ModelFileError
+
+_DTYPES = {"F16": 2, "BF16": 2, "F32": 4, "F64": 8, "I8": 1, "U8": 1, "I16": 2, "U16": 2, "I32": 4, "U32": 4,
+           "I64": 8, "U64": 8, "BOOL": 1}
+_MAX_HEADER = 100 * 2**20  # a header larger than 100 MB is not a real one
+
+
+def write_atomic(path, data):
+    """Write ``data`` (bytes) to ``path`` atomically: a temporary file in the same folder, then a rename.
+
+    A crash mid-write leaves the previous file intact.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise ModelFileError(f"cannot write {path}: folder {folder} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    try:  # make the rename itself durable
+        dfd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:
+        pass
+
+
+def write_safetensors(path, arrays, metadata=None):
+    """Write a dict of name -> NumPy array as a safetensors file (atomically)."""
+    from safetensors.numpy import save
+
+    clean = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
+    write_atomic(path, save(clean, metadata=metadata))
+
+
+def _foreign(head):
+    if head[:1] == b"\x80" or head[:2] in (b"cc", b"c_"):
+        return "it is a Python pickle, which chainrule never loads (loading one can run arbitrary code)"
+    if head[:2] == b"PK":
+        return "it is a zip archive (a PyTorch .pt/.pth file?), not a safetensors file"
+    if head[:4] == b"\x93NUM":
+        return "it is a NumPy .npy file, not a safetensors file"
+    return None
+
+
+def read_safetensors(path):
+    """Read a safetensors file: returns (dict of name -> NumPy array, metadata dict).
+
+    Raises ModelFileError with a one-line reason for anything that is not a sound safetensors file.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ModelFileError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ModelFileError(f"{path}: is a folder, not a file") from None
+    except OSError as e:
+        raise ModelFileError(f"{path}: cannot read: {e.strerror}") from None
+    size = len(data)
+    why = _foreign(data[:8])
+    if why:
+        raise ModelFileError(f"{path}: not a model file: {why}")
+    if size < 8:
+        raise ModelFileError(f"{path}: not a model file: only {size} bytes (truncated?)")
+    (n,) = struct.unpack("<Q", data[:8])
+    if n > _MAX_HEADER or n > size - 8:
+        raise ModelFileError(f"{path}: corrupted or truncated: the header claims {n} bytes but the file holds {size}")
+    try:
+        header = json.loads(data[8 : 8 + n].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ModelFileError(f"{path}: not a model file: its header is not valid JSON") from None
+    if not isinstance(header, dict):
+        raise ModelFileError(f"{path}: not a model file: its header is not a JSON object")
+    body = size - 8 - n
+    metadata = header.pop("__metadata__", None) or {}
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise ModelFileError(f"{path}: corrupted: its metadata is not a map of strings")
+    for name, info in header.items():
+        try:
+            dtype, shape, (begin, end) = info["dtype"], info["shape"], info["data_offsets"]
+            count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+            ok = (
+                dtype in _DTYPES
+                and all(isinstance(d, int) and d >= 0 for d in shape)
+                and isinstance(begin, int)
+                and isinstance(end, int)
+                and 0 <= begin <= end <= body
+                and end - begin == count * _DTYPES[dtype]
+            )
+        except (KeyError, TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ModelFileError(f"{path}: corrupted or truncated: tensor {name!r} has an invalid entry {info!r}"[:300])
+    from safetensors import SafetensorError
+    from safetensors.numpy import load
+
+    try:
+        arrays = load(data)
+    except (SafetensorError, ValueError, TypeError) as e:
+        raise ModelFileError(f"{path}: corrupted: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+    return arrays, metadata

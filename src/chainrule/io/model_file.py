@@ -1,0 +1,114 @@
+"""Model files (``cr.save`` / ``cr.load``) and state files (``cr.save_state`` / ``cr.load_state``).
+
+A model file is a safetensors file: the weights are its tensors (PyTorch's state-dict
+names) and its metadata holds the architecture as JSON: for each module its registered
+class name, its constructor arguments (``get_config()``) and, for containers, its
+children. Loading builds only registered classes from plain data, so it runs no user
+code. A state file is a plain safetensors file of a state dict, readable by the
+``safetensors`` library and by PyTorch's loader.
+"""
+
+import json
+
+import numpy as np
+
+from .. import registry
+from ..errors import ChainruleError, ModelFileError
+from .files import read_safetensors, write_safetensors
+
+FORMAT = "chainrule.model"
+FORMAT_VERSION = "1"
+
+
+def _spec(module):
+    name = registry.name_of(module)
+    if name is None:
+        raise ChainruleError(
+            f"cannot save a {type(module).__name__} in a model file: its class is not registered. Register it "
+            f"with @chainrule.registry.register('name') (its constructor arguments must be stored under the same "
+            f"names), or save its weights only with cr.save_state(model.state_dict(), path)"
+        )
+    spec = {"class": name, "config": module.get_config()}
+    if module._container:
+        spec["children"] = {k: _spec(c) for k, c in module._modules.items() if c is not None}
+    return spec
+
+
+def _build(spec, where="model"):
+    if not isinstance(spec, dict) or not isinstance(spec.get("class"), str):
+        raise ModelFileError(f"corrupted architecture at {where}: expected an object with a 'class' name")
+    try:
+        cls = registry.get(spec["class"])
+    except ChainruleError as e:
+        raise ModelFileError(f"unknown layer in the architecture at {where}: {e}") from None
+    config = spec.get("config", {})
+    if not isinstance(config, dict):
+        raise ModelFileError(f"corrupted architecture at {where}: 'config' is not an object")
+    try:
+        module = cls.from_config(config)
+    except (TypeError, ValueError, ChainruleError) as e:
+        raise ModelFileError(f"cannot rebuild {spec['class']} at {where} from {config}: {e}"[:400]) from None
+    children = spec.get("children", {})
+    if not isinstance(children, dict):
+        raise ModelFileError(f"corrupted architecture at {where}: 'children' is not an object")
+    for k, child in children.items():
+        module.add_module(k, _build(child, f"{where}.{k}"))
+    return module
+
+
+def save(model, path, metadata=None):
+    """Save ``model`` (architecture and weights) to one file; ``metadata``: extra JSON-able information."""
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "architecture": json.dumps(_spec(model)),
+        "training": json.dumps(bool(model.training)),
+    }
+    if metadata is not None:
+        meta["user_metadata"] = json.dumps(metadata)
+    write_safetensors(path, model.state_dict(), metadata=meta)
+
+
+def read_model_file(path):
+    """Rebuild the model saved in ``path``; returns (model, user metadata or None)."""
+    arrays, meta = read_safetensors(path)
+    if meta.get("format") != FORMAT:
+        raise ModelFileError(
+            f"{path}: a safetensors file without a chainrule architecture (a state file? use cr.load_state)"
+        )
+    try:
+        spec = json.loads(meta["architecture"])
+        user = json.loads(meta["user_metadata"]) if "user_metadata" in meta else None
+        training = json.loads(meta.get("training", "false"))
+    except (KeyError, json.JSONDecodeError):
+        raise ModelFileError(f"{path}: corrupted: the architecture is not valid JSON") from None
+    try:
+        model = _build(spec)
+    except ModelFileError as e:
+        raise ModelFileError(f"{path}: {e}") from None
+    try:
+        model.load_state_dict(arrays)
+    except ChainruleError as e:
+        raise ModelFileError(f"{path}: the weights do not fit the architecture: {e}"[:500]) from None
+    model.train(bool(training))
+    return model, user
+
+
+def load(path):
+    """Load a model saved with ``cr.save``; no user code is needed (or ever run)."""
+    return read_model_file(path)[0]
+
+
+def save_state(state_dict, path, metadata=None):
+    """Save a state dict (name -> array or Tensor) as a plain safetensors file."""
+    arrays = {k: np.asarray(v.data if hasattr(v, "data") and not isinstance(v, np.ndarray) else v)
+              for k, v in state_dict.items()}
+    meta = {"format": "pt"}
+    if metadata:
+        meta.update({str(k): str(v) for k, v in metadata.items()})
+    write_safetensors(path, arrays, metadata=meta)
+
+
+def load_state(path):
+    """Load a state dict (an ordered dict of name -> NumPy array) from a safetensors file."""
+    return read_safetensors(path)[0]
