@@ -56,7 +56,7 @@ def write_safetensors(path, arrays, metadata=None):
     """Write a dict of name -> NumPy array as a safetensors file (atomically)."""
     from safetensors.numpy import save
 
-    clean = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
+    clean = {k: np.require(v, requirements="C") for k, v in arrays.items()}  # (keeps 0-d arrays 0-d)
     write_atomic(path, save(clean, metadata=metadata))
 
 

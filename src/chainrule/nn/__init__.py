@@ -3,7 +3,7 @@
 Names, arguments, defaults, parameter names and shapes follow ``torch.nn``.
 """
 
-from . import init, utils
+from . import functional, init, utils
 from .activation import *  # noqa: F403
 from .containers import ModuleDict, ModuleList, Sequential
 from .conv import *  # noqa: F403

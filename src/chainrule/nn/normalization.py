@@ -1,3 +1,157 @@
-"""Placeholder: filled in by its owner."""
+"""Normalisation layers: BatchNorm1d, BatchNorm2d, LayerNorm (as torch.nn)."""
 
-__all__ = []
+import numbers
+
+import numpy as np
+
+from .. import functional as F
+from ..errors import ShapeError
+from ..registry import register
+from ..tensor import Tensor
+from .module import Module
+from .parameter import Parameter
+
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]
+
+
+class _BatchNorm(Module):
+    """Batch normalisation over every axis but the channel axis 1.
+
+    In training mode the batch's statistics normalise the input and update the running
+    statistics (``running = (1 - momentum) * running + momentum * batch``, the unbiased variance
+    for ``running_var``; ``momentum=None`` keeps a cumulative average instead); in eval mode the
+    running statistics are used. ``num_batches_tracked`` counts the training batches.
+    Parameters ``weight`` (ones) and ``bias`` (zeros) when ``affine``; buffers as PyTorch.
+    """
+
+    _dims = ()  # the accepted numbers of input dimensions
+    _shapes = ""  # how to describe them in an error
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True):
+        super().__init__()
+        self.num_features = num_features
+        self.eps = eps
+        self.momentum = momentum
+        self.affine = affine
+        self.track_running_stats = track_running_stats
+        if affine:
+            self.weight = Parameter(np.ones(num_features, dtype=np.float32))
+            self.bias = Parameter(np.zeros(num_features, dtype=np.float32))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", Tensor._wrap(np.zeros(num_features, dtype=np.float32)))
+            self.register_buffer("running_var", Tensor._wrap(np.ones(num_features, dtype=np.float32)))
+            self.register_buffer("num_batches_tracked", Tensor._wrap(np.array(0, dtype=np.int64)))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def reset_running_stats(self):
+        if self.track_running_stats:
+            self.running_mean.data[...] = 0
+            self.running_var.data[...] = 1
+            self.num_batches_tracked.data[...] = 0
+
+    def reset_parameters(self):
+        self.reset_running_stats()
+        if self.affine:
+            self.weight.data[...] = 1
+            self.bias.data[...] = 0
+
+    def _layer(self):
+        return f"{type(self).__name__}({self.num_features})"
+
+    def _check_input(self, x):
+        shape = tuple(np.shape(x.data if isinstance(x, Tensor) else x))
+        if len(shape) not in self._dims:
+            raise ShapeError(
+                f"{self._layer()}: expected {self._shapes} input, got {len(shape)}-D input of shape {shape}"
+            )
+        if shape[1] != self.num_features:
+            raise ShapeError(
+                f"{self._layer()}: expected {self.num_features} channels in axis 1, got input of shape {shape}; "
+                f"set num_features={shape[1]} or fix the input"
+            )
+
+    def forward(self, x):
+        self._check_input(x)
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats and self.num_batches_tracked is not None:
+            self.num_batches_tracked.data += 1
+            if self.momentum is None:  # cumulative moving average
+                factor = 1.0 / float(self.num_batches_tracked.data)
+        # batch statistics while training, or when there are no running statistics to use
+        use_batch = self.training or (self.running_mean is None and self.running_var is None)
+        track = not self.training or self.track_running_stats
+        return F.batch_norm(
+            x,
+            self.running_mean if track else None,
+            self.running_var if track else None,
+            self.weight,
+            self.bias,
+            use_batch,
+            factor,
+            self.eps,
+        )
+
+
+@register("batch_norm1d")
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation of input (N, C) or (N, C, L), per channel C. See ``_BatchNorm``."""
+
+    _dims = (2, 3)
+    _shapes = "2-D (N, C) or 3-D (N, C, L)"
+
+
+@register("batch_norm2d")
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation of input (N, C, H, W), per channel C. See ``_BatchNorm``."""
+
+    _dims = (4,)
+    _shapes = "4-D (N, C, H, W)"
+
+
+@register("layer_norm")
+class LayerNorm(Module):
+    """Normalise over the trailing axes ``normalized_shape``, then scale and shift elementwise.
+
+    ``weight`` (ones) and ``bias`` (zeros) have shape ``normalized_shape``; with
+    ``elementwise_affine=False`` there are neither, and with ``bias=False`` no bias.
+    """
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True):
+        super().__init__()
+        if isinstance(normalized_shape, numbers.Integral):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(int(n) for n in normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(np.ones(self.normalized_shape, dtype=np.float32))
+            if bias:
+                self.bias = Parameter(np.zeros(self.normalized_shape, dtype=np.float32))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self):
+        if self.weight is not None:
+            self.weight.data[...] = 1
+        if self.bias is not None:
+            self.bias.data[...] = 0
+
+    def forward(self, x):
+        shape = tuple(np.shape(x.data if isinstance(x, Tensor) else x))
+        k = len(self.normalized_shape)
+        if len(shape) < k or shape[len(shape) - k :] != self.normalized_shape:
+            dims = ", ".join(map(str, self.normalized_shape))
+            raise ShapeError(
+                f"LayerNorm({list(self.normalized_shape)}): expected input of shape (*, {dims}), "
+                f"got input of shape {shape}"
+            )
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)

@@ -1,0 +1,3 @@
+"""``chainrule.nn.functional`` is ``chainrule.functional`` (as ``torch.nn.functional``)."""
+
+from ..functional import *  # noqa: F403
