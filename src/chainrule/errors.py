@@ -18,6 +18,10 @@ class ArgumentError(ChainruleError, ValueError):
     """An argument has a value that the op or function does not accept."""
 
 
+class OutOfRangeError(ChainruleError, IndexError):
+    """An index (a class label, an embedding row) lies outside the valid range; the message gives both."""
+
+
 class DTypeError(ChainruleError, TypeError):
     """A dtype is not allowed here: the message names the op and the dtypes."""
 

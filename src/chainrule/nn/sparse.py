@@ -3,7 +3,8 @@
 import numpy as np
 
 from .. import functional as F
-from ..errors import ArgumentError, DTypeError
+from ..errors import ArgumentError
+from ..ops.norm import check_indices
 from ..registry import register
 from ..tensor import Tensor
 from . import init
@@ -41,17 +42,6 @@ class Embedding(Module):
             self.weight.data[self.padding_idx] = 0
 
     def forward(self, indices):
-        idx = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
-        if idx.dtype.kind not in "iu":
-            raise DTypeError(
-                f"Embedding({self.num_embeddings}, {self.embedding_dim}): indices must be integers, got dtype "
-                f"{idx.dtype}; convert them with .long() or .astype(cr.int64)"
-            )
-        if idx.size:
-            lo, hi = int(idx.min()), int(idx.max())
-            if lo < 0 or hi >= self.num_embeddings:
-                raise ArgumentError(
-                    f"Embedding({self.num_embeddings}, {self.embedding_dim}): indices must lie in "
-                    f"[0, {self.num_embeddings - 1}], got indices in [{lo}, {hi}]"
-                )
+        idx = indices.data if isinstance(indices, Tensor) else indices
+        check_indices(idx, self.num_embeddings, op=f"Embedding({self.num_embeddings}, {self.embedding_dim})")
         return F.embedding(idx, self.weight, self.padding_idx)

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..backend import array_module
-from ..errors import ArgumentError, DTypeError, ShapeError
+from ..errors import ArgumentError, DTypeError, OutOfRangeError, ShapeError
 
 
 def _channel_axes(x):
@@ -139,7 +139,7 @@ class LayerNorm(Function):
 
 
 def check_indices(indices, num_embeddings, op="embedding"):
-    """``indices`` as an integer array, or a DTypeError / ArgumentError saying what is wrong with it."""
+    """``indices`` as an integer array, or a DTypeError / OutOfRangeError saying what is wrong with it."""
     idx = array_module(indices).asarray(indices)
     if idx.dtype.kind not in "iu":
         raise DTypeError(
@@ -148,7 +148,7 @@ def check_indices(indices, num_embeddings, op="embedding"):
     if idx.size:
         lo, hi = int(idx.min()), int(idx.max())
         if lo < 0 or hi >= num_embeddings:
-            raise ArgumentError(
+            raise OutOfRangeError(
                 f"{op}: indices must lie in [0, {num_embeddings - 1}] (the weight has {num_embeddings} rows), "
                 f"got indices in [{lo}, {hi}]"
             )
