@@ -301,7 +301,7 @@ def test_embedding_errors():
         layer(cr.tensor([1.0, 2.0]))
     with pytest.raises(DTypeError, match="got dtype bool"):
         layer(np.array([True]))
-    with pytest.raises(OutOfRangeError, match=r"Embedding\(10, 3\): indices must lie in \[0, 9\], got .* \[2, 12\]"):
+    with pytest.raises(OutOfRangeError, match=r"Embedding\(10, 3\): indices must lie in \[0, 9\].*got .* \[2, 12\]"):
         layer(cr.tensor([2, 12]))
     with pytest.raises(OutOfRangeError, match=r"got indices in \[-1, 4\]"):
         layer(np.array([[4, -1]]))
