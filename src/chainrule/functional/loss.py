@@ -1,3 +1,243 @@
-"""Placeholder: filled in by its owner."""
+"""Loss functions, with the arguments and semantics of ``torch.nn.functional``.
 
-__all__ = []
+Every loss takes ``reduction='mean' | 'sum' | 'none'``. Unlike PyTorch, a target whose shape does
+not fit the prediction is an error (``ShapeError``), never a silent broadcast: ``mse_loss`` of
+(32, 1) against (32,) would otherwise compare every prediction with every target.
+
+Cross-entropy (class targets), nll, and both binary cross-entropies are fused primitives
+(``chainrule.ops.loss``, each says why); mse, l1, huber and cross-entropy with probability
+targets are composites of primitives.
+"""
+
+import numpy as np
+
+from ..errors import ArgumentError, DTypeError, ShapeError
+from ..ops import loss as L
+from ..ops import nn as N
+from ..tensor import Tensor
+from .core import where
+
+__all__ = [
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "huber_loss",
+    "l1_loss",
+    "mse_loss",
+    "nll_loss",
+]
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+# ---- argument checks -------------------------------------------------------------------------------
+
+
+def _check_reduction(name, reduction):
+    if not isinstance(reduction, str) or reduction not in _REDUCTIONS:
+        raise ArgumentError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _check_label_smoothing(name, label_smoothing):
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ArgumentError(f"{name}: label_smoothing must be between 0.0 and 1.0, got {label_smoothing!r}")
+
+
+def _input(x):
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def _float_target(name, x, target):
+    """The target of an elementwise loss: a float Tensor passes through (it may need a gradient); anything
+    else becomes a constant array in the input's dtype. Its shape must be the input's."""
+    raw = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if raw.shape != x.shape:
+        fix = f"target.reshape({x.shape})" if raw.size == x.data.size else "a target of the input's shape"
+        raise ShapeError(
+            f"{name}: target of shape {raw.shape} does not match input of shape {x.shape}; losses do not "
+            f"broadcast, so pass {fix}"
+        )
+    if isinstance(target, Tensor) and raw.dtype.kind == "f":
+        return target
+    return raw.astype(x.dtype, copy=False)
+
+
+def _constant(name, arg, value, x, exact_shape=None):
+    """A weight-like argument as a constant array; it must broadcast to the input's shape (or be ``exact_shape``)."""
+    if value is None:
+        return None
+    a = np.asarray(value.data if isinstance(value, Tensor) else value)
+    if a.dtype.kind not in "biuf":
+        raise DTypeError(f"{name}: {arg} must be numeric, got dtype {a.dtype}")
+    a = a.astype(x.dtype, copy=False)
+    if exact_shape is not None:
+        if a.shape != exact_shape:
+            raise ShapeError(
+                f"{name}: {arg} of shape {a.shape} does not fit input of shape {x.shape}: "
+                f"expected one value per class, shape {exact_shape}"
+            )
+        return a
+    try:
+        fits = np.broadcast_shapes(a.shape, x.shape) == x.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ShapeError(f"{name}: {arg} of shape {a.shape} does not broadcast to input of shape {x.shape}")
+    return a
+
+
+def _reduce(loss, reduction):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+# ---- regression ------------------------------------------------------------------------------------
+
+
+def mse_loss(input, target, reduction="mean"):
+    """Squared error (input - target)^2."""
+    _check_reduction("mse_loss", reduction)
+    x = _input(input)
+    d = x - _float_target("mse_loss", x, target)
+    return _reduce(d * d, reduction)
+
+
+def l1_loss(input, target, reduction="mean"):
+    """Absolute error |input - target| (gradient 0 where they are equal, as PyTorch)."""
+    _check_reduction("l1_loss", reduction)
+    x = _input(input)
+    return _reduce((x - _float_target("l1_loss", x, target)).abs(), reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0):
+    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta), with d = input - target."""
+    _check_reduction("huber_loss", reduction)
+    if not delta > 0:
+        raise ArgumentError(f"huber_loss: delta must be positive, got {delta!r}")
+    x = _input(input)
+    d = x - _float_target("huber_loss", x, target)
+    a = d.abs()
+    loss = where(a.data < delta, d * d * 0.5, (a - 0.5 * delta) * delta)
+    return _reduce(loss, reduction)
+
+
+# ---- binary classification -------------------------------------------------------------------------
+
+
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+    """-w (y log p + (1 - y) log(1 - p)) on probabilities p, each log clamped at -100 (as PyTorch)."""
+    name = "binary_cross_entropy"
+    _check_reduction(name, reduction)
+    p = _input(input)
+    y = _float_target(name, p, target)
+    if np.any((p.data < 0) | (p.data > 1)):
+        raise ArgumentError(
+            f"{name}: input must hold probabilities in [0, 1], got values from {p.data.min():.6g} to "
+            f"{p.data.max():.6g}; for logits use binary_cross_entropy_with_logits"
+        )
+    w = _constant(name, "weight", weight, p)
+    return _reduce(L.BinaryCrossEntropy.apply(p, y, weight=w), reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):
+    """Binary cross-entropy on logits, stable for logits of any size; ``pos_weight`` weighs the positive term."""
+    name = "binary_cross_entropy_with_logits"
+    _check_reduction(name, reduction)
+    x = _input(input)
+    y = _float_target(name, x, target)
+    w = _constant(name, "weight", weight, x)
+    pw = _constant(name, "pos_weight", pos_weight, x)
+    return _reduce(L.BinaryCrossEntropyWithLogits.apply(x, y, weight=w, pos_weight=pw), reduction)
+
+
+# ---- multi-class classification --------------------------------------------------------------------
+
+
+def _class_target(name, x, target, ignore_index):
+    """Integer class targets as an array of shape (N, d1, ...) for input (N, C, d1, ...), checked."""
+    raw = target.data if isinstance(target, Tensor) else np.asarray(target)
+    expected = x.shape[:1] + x.shape[2:] if x.ndim > 1 else ()
+    if raw.shape != expected:
+        raise ShapeError(
+            f"{name}: target of shape {raw.shape} does not fit input of shape {x.shape}: class-index targets "
+            f"need shape {expected} (the input's shape without the class axis {1 if x.ndim > 1 else 0})"
+            + (", probability targets the input's shape" if name == "cross_entropy" else "")
+        )
+    if raw.dtype.kind not in "iu":
+        raise DTypeError(
+            f"{name}: class-index targets must be integers, got dtype {raw.dtype}; convert them with "
+            "target.long() (or .astype(np.int64))"
+        )
+    n_classes = x.shape[1] if x.ndim > 1 else x.shape[0]
+    if raw.size and (raw.min() < 0 or raw.max() >= n_classes):
+        bad = (raw != ignore_index) & ((raw < 0) | (raw >= n_classes))
+    else:
+        bad = None
+    if bad is not None and bad.any():
+        raise ArgumentError(
+            f"{name}: target {raw[bad].flat[0]} is out of range for {n_classes} classes "
+            f"(targets must be in 0..{n_classes - 1}, or ignore_index={ignore_index})"
+        )
+    return raw
+
+
+def _class_loss(op, name, input, target, weight, ignore_index, reduction, **options):
+    """Run a fused class-target op; a 1-D input (C,) with a 0-d target is one sample (as PyTorch)."""
+    x = _input(input)
+    if x.ndim == 0 or (x.shape[1] if x.ndim > 1 else x.shape[0]) == 0:
+        raise ShapeError(f"{name}: input of shape {x.shape} has no class axis; expected (C,), (N, C) or (N, C, ...)")
+    y = _class_target(name, x, target, ignore_index)
+    n_classes = x.shape[1] if x.ndim > 1 else x.shape[0]
+    w = _constant(name, "weight", weight, x, exact_shape=(n_classes,))
+    if x.ndim == 1:
+        out = op.apply(
+            x.reshape(1, n_classes), y.reshape(1), weight=w, ignore_index=ignore_index, reduction=reduction, **options
+        )
+        return out.reshape(()) if reduction == "none" else out
+    return op.apply(x, y, weight=w, ignore_index=ignore_index, reduction=reduction, **options)
+
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+    """Cross-entropy of logits ``input`` (N, C) or (N, C, d1, ...) against class indices (N,) or (N, d1, ...),
+    or against class probabilities of the input's shape (as torch.nn.functional.cross_entropy).
+
+    With class indices and ``reduction='mean'`` the sum is divided by the total weight of the targets
+    that are not ``ignore_index`` (nan when all are ignored); with probabilities, by the number of samples.
+    """
+    name = "cross_entropy"
+    _check_reduction(name, reduction)
+    _check_label_smoothing(name, label_smoothing)
+    x = _input(input)
+    raw = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if x.ndim == 0 or raw.shape != x.shape:
+        return _class_loss(
+            L.CrossEntropy, name, x, target, weight, ignore_index, reduction, label_smoothing=label_smoothing
+        )
+    # probability targets: a composite (log_softmax is the fused, stable part), differentiable in the target
+    if raw.dtype.kind != "f":
+        raise DTypeError(
+            f"{name}: a target of the input's shape {x.shape} holds class probabilities and must be floating "
+            f"point, got dtype {raw.dtype}; class indices have shape {x.shape[:1] + x.shape[2:]}"
+        )
+    if ignore_index >= 0:
+        raise ArgumentError(f"{name}: ignore_index ({ignore_index}) is not supported with probability targets")
+    axis = 1 if x.ndim > 1 else 0
+    n_classes = x.shape[axis]
+    w = _constant(name, "weight", weight, x, exact_shape=(n_classes,))
+    q = target if isinstance(target, Tensor) else raw.astype(x.dtype, copy=False)
+    if label_smoothing:
+        q = q * (1 - label_smoothing) + label_smoothing / n_classes
+    prod = N.LogSoftmax.apply(x, axis=axis) * q
+    if w is not None:
+        prod = prod * w.reshape((n_classes,) + (1,) * (x.ndim - axis - 1))
+    return _reduce(-prod.sum(axis=axis), reduction)
+
+
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """Negative log-likelihood of log-probabilities ``input`` (N, C) or (N, C, d1, ...) at class indices
+    ``target`` (N,) or (N, d1, ...): -w[y] input[y], with a mean weighted as cross_entropy's."""
+    _check_reduction("nll_loss", reduction)
+    return _class_loss(L.NLLLoss, "nll_loss", input, target, weight, ignore_index, reduction)

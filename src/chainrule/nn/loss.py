@@ -1,3 +1,129 @@
-"""Placeholder: filled in by its owner."""
+"""Losses as modules: each stores its arguments and applies its function from ``chainrule.functional``.
 
-__all__ = []
+Arguments, their order and defaults follow ``torch.nn`` (without the deprecated ``size_average`` and
+``reduce``). Class weights and ``pos_weight`` are buffers, so they are in the state dict under the
+names PyTorch uses; ``get_config()`` gives them as lists (or None).
+"""
+
+import numpy as np
+
+from ..functional import loss as FL
+from ..registry import register
+from ..tensor import Tensor
+from .module import Module
+
+__all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "L1Loss", "MSELoss", "NLLLoss"]
+
+
+def _buffer(value):
+    """A weight argument as a floating tensor (lists and integer arrays become float32), or None."""
+    if value is None:
+        return None
+    t = value if isinstance(value, Tensor) else Tensor(value)
+    return t if t.dtype.kind == "f" else t.astype(np.float32)
+
+
+class _Loss(Module):
+    """Base of the loss modules: checks ``reduction`` when built; buffers named as arguments go into the
+    config as lists."""
+
+    def __init__(self, reduction="mean"):
+        super().__init__()
+        FL._check_reduction(type(self).__name__, reduction)
+        self.reduction = reduction
+
+    def get_config(self):
+        config = super().get_config()
+        for k, b in self._buffers.items():
+            if k in config:
+                config[k] = None if b is None else b.data.tolist()
+        return config
+
+
+class _WeightedLoss(_Loss):
+    def __init__(self, weight=None, reduction="mean"):
+        super().__init__(reduction)
+        self.register_buffer("weight", _buffer(weight))
+
+
+@register("mse")
+class MSELoss(_Loss):
+    """Mean squared error: ``(input - target) ** 2``, reduced."""
+
+    def forward(self, input, target):
+        return FL.mse_loss(input, target, reduction=self.reduction)
+
+
+@register("l1")
+class L1Loss(_Loss):
+    """Mean absolute error: ``|input - target|``, reduced."""
+
+    def forward(self, input, target):
+        return FL.l1_loss(input, target, reduction=self.reduction)
+
+
+@register("huber")
+class HuberLoss(_Loss):
+    """Squared error below ``delta``, absolute error (times ``delta``) above it."""
+
+    def __init__(self, reduction="mean", delta=1.0):
+        super().__init__(reduction)
+        self.delta = delta
+
+    def forward(self, input, target):
+        return FL.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+
+
+@register("bce")
+class BCELoss(_WeightedLoss):
+    """Binary cross-entropy on probabilities (use BCEWithLogitsLoss on logits: it is stabler)."""
+
+    def forward(self, input, target):
+        return FL.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
+
+
+@register("bce_with_logits")
+class BCEWithLogitsLoss(_WeightedLoss):
+    """Binary cross-entropy on logits; ``pos_weight`` weighs the positive term (one value per class)."""
+
+    def __init__(self, weight=None, reduction="mean", pos_weight=None):
+        super().__init__(weight, reduction)
+        self.register_buffer("pos_weight", _buffer(pos_weight))
+
+    def forward(self, input, target):
+        return FL.binary_cross_entropy_with_logits(
+            input, target, weight=self.weight, reduction=self.reduction, pos_weight=self.pos_weight
+        )
+
+
+@register("cross_entropy")
+class CrossEntropyLoss(_WeightedLoss):
+    """Cross-entropy of logits against class indices or class probabilities (see F.cross_entropy)."""
+
+    def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+        super().__init__(weight, reduction)
+        FL._check_label_smoothing(type(self).__name__, label_smoothing)
+        self.ignore_index = ignore_index
+        self.label_smoothing = label_smoothing
+
+    def forward(self, input, target):
+        return FL.cross_entropy(
+            input,
+            target,
+            weight=self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            label_smoothing=self.label_smoothing,
+        )
+
+
+@register("nll")
+class NLLLoss(_WeightedLoss):
+    """Negative log-likelihood of log-probabilities at class indices (LogSoftmax + NLLLoss = CrossEntropyLoss)."""
+
+    def __init__(self, weight=None, ignore_index=-100, reduction="mean"):
+        super().__init__(weight, reduction)
+        self.ignore_index = ignore_index
+
+    def forward(self, input, target):
+        return FL.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index, reduction=self.reduction)

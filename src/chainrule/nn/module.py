@@ -280,6 +280,8 @@ class Module:
                 continue
             if p.name in self._parameters:
                 value = self._parameters[p.name] is not None
+            elif p.name in self._buffers:
+                value = self._buffers[p.name]
             elif p.name in self.__dict__ or hasattr(type(self), p.name):
                 value = getattr(self, p.name)
             elif p.default is not p.empty:
