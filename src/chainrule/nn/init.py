@@ -28,7 +28,8 @@ __all__ = [
 
 def calculate_gain(nonlinearity, param=None):
     """The recommended scale for an initialiser followed by ``nonlinearity`` (as torch.nn.init)."""
-    linear = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "sigmoid")
+    linear = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+              "sigmoid")
     if nonlinearity in linear:
         return 1.0
     if nonlinearity == "tanh":

@@ -1,0 +1,332 @@
+"""``Optimizer``: the base class every optimiser shares (DESIGN convention 9).
+
+The base class owns the parameter groups, the per-parameter state, the loop over
+parameters, state dicts and validation. A subclass only states its defaults, checks
+its own options, and writes ``update(param, grad, state, group)``: one parameter's
+update, in place on the NumPy array ``param``, from the gradient array ``grad`` (which it
+must never modify: other code may read ``p.grad``).
+
+The state dict has PyTorch's layout: ``{"state": {index: {...}}, "param_groups": [{...,
+"params": [index, ...]}]}``, parameters referenced by their position across the groups,
+state arrays as NumPy arrays (copies) and ``step`` as a Python int.
+"""
+
+import copy
+import inspect
+import math
+from collections import defaultdict
+from itertools import chain
+
+import numpy as np
+
+from ..autograd import enable_grad
+from ..backend import array_module
+from ..errors import ArgumentError, DTypeError, ShapeError, StateDictError
+from ..tensor import Tensor
+
+_NAME_KEYS = ("params", "param_names")
+
+
+def _plain(value):
+    """NumPy scalars become Python numbers, tuples and lists are converted element-wise."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, tuple | list):
+        return type(value)(_plain(v) for v in value)
+    return value
+
+
+def _jsonable(value):
+    value = _plain(value)
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def lerp_(start, end, weight):
+    """``start += weight * (end - start)`` in place, in the two forms ``torch.Tensor.lerp_`` uses."""
+    diff = end - start
+    if abs(weight) < 0.5:
+        diff *= weight
+        start += diff
+    else:  # end + (weight - 1) * diff: exact at weight == 1
+        diff *= weight - 1.0
+        np.add(end, diff, out=start)
+    return start
+
+
+def _saved(value):
+    """A state value as it goes into a state dict: arrays as NumPy copies (CuPy arrays come to the host)."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if array_module(value) is not np:
+        return value.get()
+    return copy.deepcopy(value)
+
+
+class Optimizer:
+    """Base class of all optimisers.
+
+    ``params`` is an iterable of Parameters (or of ``(name, Parameter)`` pairs, as
+    ``named_parameters()`` yields), or of dicts, each a parameter group
+    ``{"params": [...], "lr": ..., ...}`` whose options override ``defaults``.
+    """
+
+    def __init__(self, params, defaults):
+        self.defaults = dict(defaults)
+        self._check_options(self.defaults, "")
+        self.state = defaultdict(dict)
+        self.param_groups = []
+        name = type(self).__name__
+        if isinstance(params, Tensor):
+            raise ArgumentError(
+                f"{name}: params must be an iterable of Parameters or of dicts (parameter groups), got a single "
+                "Tensor; wrap it in a list: [p]"
+            )
+        if isinstance(params, dict):
+            params = [params]
+        groups = list(params)
+        if not groups:
+            raise ArgumentError(
+                f"{name}: got an empty parameter list; pass model.parameters() (a generator can be consumed "
+                "only once: build the optimiser from a fresh one)"
+            )
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        elif not all(isinstance(g, dict) for g in groups):
+            raise ArgumentError(f"{name}: params mixes parameter groups (dicts) with other items; use only dicts")
+        for g in groups:
+            self.add_param_group(g)
+
+    # ---- options ---------------------------------------------------------------------------
+
+    def _check_options(self, options, where):
+        """Raise ArgumentError for an option out of range; subclasses extend it (and call super)."""
+        lr = options.get("lr")
+        if lr is not None:
+            if not isinstance(lr, int | float | np.number) or isinstance(lr, bool) or not math.isfinite(lr):
+                raise ArgumentError(f"{type(self).__name__}: invalid learning rate {lr!r}{where}: use a number >= 0")
+            if lr < 0:
+                raise ArgumentError(f"{type(self).__name__}: invalid learning rate {lr}{where}: it must be >= 0")
+
+    def _require(self, options, where, key, ok, rule):
+        """Helper for ``_check_options``: ``ok(value)`` must hold for ``options[key]``."""
+        if key not in options:
+            return
+        try:
+            good = bool(ok(options[key]))
+        except (TypeError, ValueError):
+            good = False
+        if not good:
+            raise ArgumentError(f"{type(self).__name__}: invalid {key} {options[key]!r}{where}: {rule}")
+
+    def add_param_group(self, param_group):
+        """Add a group of parameters, with its own options (those it omits come from the defaults)."""
+        name = type(self).__name__
+        if not isinstance(param_group, dict):
+            raise ArgumentError(f"{name}.add_param_group: expected a dict, got {type(param_group).__name__}")
+        if "params" not in param_group:
+            raise ArgumentError(f"{name}.add_param_group: the group has no 'params' entry")
+        group = dict(param_group)
+        params = group["params"]
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, set | frozenset):
+            raise ArgumentError(
+                f"{name}: parameters must be given in an ordered collection (a set's order changes between "
+                "runs); use a list"
+            )
+        params = list(params)
+        if not params:
+            raise ArgumentError(f"{name}: a parameter group has an empty parameter list")
+        tensors, names = [], []
+        for p in params:
+            if isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str):
+                names.append(p[0])
+                p = p[1]
+            tensors.append(p)
+        if names and len(names) != len(tensors):
+            raise ArgumentError(f"{name}: give either all parameters with names or none (from named_parameters())")
+        index = len(self.param_groups)
+        for i, p in enumerate(tensors):
+            label = names[i] if names else f"parameter {i}"
+            if not isinstance(p, Tensor):
+                raise ArgumentError(
+                    f"{name}: can only optimise Tensors (Parameters), but {label} of group {index} is a "
+                    f"{type(p).__name__}"
+                )
+            if p.data.dtype.kind != "f":
+                raise DTypeError(
+                    f"{name}: {label} of group {index} has dtype {p.data.dtype}; only floating-point parameters "
+                    "can be optimised (convert it with .float())"
+                )
+            if not p.is_leaf:
+                raise ArgumentError(f"{name}: {label} of group {index} is not a leaf tensor; optimise leaves only")
+        seen = {}
+        for i, p in enumerate(tensors):
+            if id(p) in seen:
+                raise ArgumentError(
+                    f"{name}: a parameter appears twice in group {index} (positions {seen[id(p)]} and {i}); "
+                    "pass each parameter once"
+                )
+            seen[id(p)] = i
+        for gi, g in enumerate(self.param_groups):
+            if any(id(q) in seen for q in g["params"]):
+                raise ArgumentError(
+                    f"{name}: some parameters appear in more than one parameter group (groups {gi} and {index}); "
+                    "pass each parameter once"
+                )
+            if ("param_names" in g) != bool(names):
+                raise ArgumentError(f"{name}: either all parameter groups have parameter names or none")
+        group["params"] = tensors
+        if names:
+            group["param_names"] = names
+        for k, v in self.defaults.items():
+            group.setdefault(k, v)
+        self._check_options(group, f" in parameter group {index}")
+        self.param_groups.append(group)
+
+    # ---- the loop ---------------------------------------------------------------------------
+
+    def update(self, param, grad, state, group):
+        """One parameter's update, in place on ``param`` (a NumPy array); ``grad`` is read-only."""
+        raise NotImplementedError(f"{type(self).__name__} does not define update()")
+
+    def step(self, closure=None):
+        """Update every parameter that has a gradient; ``closure`` (optional) re-evaluates the loss."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            options = {k: _plain(v) for k, v in group.items() if k not in _NAME_KEYS}
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g = p.grad.data if isinstance(p.grad, Tensor) else np.asarray(p.grad)
+                if g.shape != p.data.shape:
+                    raise ShapeError(
+                        f"{type(self).__name__}.step: a parameter of shape {p.data.shape} has a gradient of shape "
+                        f"{g.shape}"
+                    )
+                if g.dtype != p.data.dtype:
+                    g = g.astype(p.data.dtype)
+                self.update(p.data, g, self.state[p], options)
+        return loss
+
+    def zero_grad(self, set_to_none=True):
+        """Forget the gradients (``set_to_none``) or set them to zero in place."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    p.grad.data[...] = 0
+
+    # ---- state dicts -------------------------------------------------------------------------
+
+    def state_dict(self):
+        """``{"state": {index: {name: value}}, "param_groups": [...]}`` with copies of the state arrays."""
+        mapping = {}
+        groups = []
+        start = 0
+        for g in self.param_groups:
+            packed = {k: copy.deepcopy(v) for k, v in g.items() if k != "params"}
+            for i, p in enumerate(g["params"], start):
+                mapping.setdefault(id(p), i)
+            packed["params"] = [mapping[id(p)] for p in g["params"]]
+            start += len(packed["params"])
+            groups.append(packed)
+        state = {}
+        for p, s in self.state.items():
+            key = mapping[id(p)] if isinstance(p, Tensor) else p
+            state[key] = {k: _saved(v) for k, v in s.items()}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        """Load a state dict made by ``state_dict()``; the groups must have the same sizes as this optimiser's."""
+        name = type(self).__name__
+        if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
+            raise StateDictError(
+                f"{name}.load_state_dict: expected a dict with 'state' and 'param_groups' (from state_dict())"
+            )
+        saved_groups = copy.deepcopy(list(state_dict["param_groups"]))
+        if len(saved_groups) != len(self.param_groups):
+            raise StateDictError(
+                f"{name}.load_state_dict: the state dict has {len(saved_groups)} parameter groups, the optimiser "
+                f"has {len(self.param_groups)}"
+            )
+        for i, (g, s) in enumerate(zip(self.param_groups, saved_groups)):
+            if len(g["params"]) != len(s["params"]):
+                raise StateDictError(
+                    f"{name}.load_state_dict: parameter group {i} has {len(s['params'])} parameters in the state "
+                    f"dict but {len(g['params'])} in the optimiser"
+                )
+        id_map = dict(
+            zip(
+                chain.from_iterable(s["params"] for s in saved_groups),
+                chain.from_iterable(g["params"] for g in self.param_groups),
+            )
+        )
+        state = defaultdict(dict)
+        problems = []
+        for key, values in state_dict["state"].items():
+            p = id_map.get(key)
+            if p is None:
+                state[key] = copy.deepcopy(values)
+                continue
+            own = {}
+            for k, v in values.items():
+                if isinstance(v, Tensor):
+                    v = v.data
+                if k == "step":
+                    own[k] = int(np.asarray(v).item())
+                elif isinstance(v, np.ndarray):
+                    if v.shape != p.data.shape:
+                        problems.append(f"state[{key}][{k!r}] has shape {v.shape}, the parameter {p.data.shape}")
+                    own[k] = array_module(p.data).array(v, dtype=p.data.dtype)  # a copy, on the parameter's device
+                else:
+                    own[k] = copy.deepcopy(v)
+            state[p] = own
+        if problems:
+            raise StateDictError(f"{name}.load_state_dict: shape mismatches: " + "; ".join(problems))
+        new_groups = []
+        for g, s in zip(self.param_groups, saved_groups):
+            s["params"] = g["params"]
+            if "param_names" in g and "param_names" not in s:
+                s["param_names"] = g["param_names"]
+            new_groups.append(s)
+        self.param_groups = new_groups
+        self.state = state
+
+    # ---- description -------------------------------------------------------------------------
+
+    @classmethod
+    def _option_names(cls):
+        sig = inspect.signature(cls.__init__)
+        return [
+            p.name
+            for p in list(sig.parameters.values())[1:]
+            if p.name != "params" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        ]
+
+    def get_config(self):
+        """The constructor options (JSON data): ``type(opt).from_config(params, opt.get_config())`` rebuilds it."""
+        return {k: _jsonable(self.defaults[k]) for k in self._option_names() if k in self.defaults}
+
+    @classmethod
+    def from_config(cls, params, config):
+        """Build an optimiser for ``params`` from ``get_config()``'s output."""
+        return cls(params, **config)
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__} ("]
+        for i, g in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            for k in sorted(g):
+                if k not in _NAME_KEYS:
+                    lines.append(f"    {k}: {g[k]}")
+        lines.append(")")
+        return "\n".join(lines)
