@@ -9,6 +9,7 @@ file itself, so a truncated, corrupted or foreign file fails with a one-line
 """
 
 import json
+import math
 import os
 import struct
 import tempfile
@@ -18,7 +19,7 @@ import numpy as np
 
 from ..errors import ModelFileError
 
-_DTYPES = {"F16": 2, "BF16": 2, "F32": 4, "F64": 8, "I8": 1, "U8": 1, "I16": 2, "U16": 2, "I32": 4, "U32": 4,
+_DTYPES = {"F16": 2, "F32": 4, "F64": 8, "I8": 1, "U8": 1, "I16": 2, "U16": 2, "I32": 4, "U32": 4,
            "I64": 8, "U64": 8, "BOOL": 1}
 _MAX_HEADER = 100 * 2**20  # a header larger than 100 MB is not a real one
 
@@ -85,20 +86,23 @@ def read_safetensors(path):
     except OSError as e:
         raise ModelFileError(f"{path}: cannot read: {e.strerror}") from None
     size = len(data)
-    why = _foreign(data[:8])
-    if why:
-        raise ModelFileError(f"{path}: not a model file: {why}")
+
+    def refuse(reason):
+        # a file that is not sound safetensors may still be recognisable: say what it is
+        why = _foreign(data[:8])
+        return ModelFileError(f"{path}: not a model file: {why}" if why else f"{path}: {reason}")
+
     if size < 8:
-        raise ModelFileError(f"{path}: not a model file: only {size} bytes (truncated?)")
+        raise refuse(f"not a model file: only {size} bytes (truncated?)")
     (n,) = struct.unpack("<Q", data[:8])
     if n > _MAX_HEADER or n > size - 8:
-        raise ModelFileError(f"{path}: corrupted or truncated: the header claims {n} bytes but the file holds {size}")
+        raise refuse(f"corrupted or truncated: the header claims {n} bytes but the file holds {size}")
     try:
         header = json.loads(data[8 : 8 + n].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ModelFileError(f"{path}: not a model file: its header is not valid JSON") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise refuse("not a model file: its header is not valid JSON") from None
     if not isinstance(header, dict):
-        raise ModelFileError(f"{path}: not a model file: its header is not a JSON object")
+        raise refuse("not a model file: its header is not a JSON object")
     body = size - 8 - n
     metadata = header.pop("__metadata__", None) or {}
     if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
@@ -106,18 +110,20 @@ def read_safetensors(path):
     for name, info in header.items():
         try:
             dtype, shape, (begin, end) = info["dtype"], info["shape"], info["data_offsets"]
-            count = int(np.prod(shape, dtype=np.int64)) if shape else 1
             ok = (
                 dtype in _DTYPES
-                and all(isinstance(d, int) and d >= 0 for d in shape)
+                and isinstance(shape, list)
+                and all(type(d) is int and d >= 0 for d in shape)
                 and isinstance(begin, int)
                 and isinstance(end, int)
                 and 0 <= begin <= end <= body
-                and end - begin == count * _DTYPES[dtype]
+                and end - begin == math.prod(shape) * _DTYPES[dtype]
             )
         except (KeyError, TypeError, ValueError):
             ok = False
         if not ok:
+            if isinstance(info, dict) and info.get("dtype") == "BF16":
+                raise ModelFileError(f"{path}: tensor {name!r} is bfloat16, which NumPy (and so chainrule) cannot hold")
             raise ModelFileError(f"{path}: corrupted or truncated: tensor {name!r} has an invalid entry {info!r}"[:300])
     from safetensors import SafetensorError
     from safetensors.numpy import load

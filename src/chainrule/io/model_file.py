@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import registry
 from ..errors import ChainruleError, ModelFileError
+from ..nn import init
 from .files import read_safetensors, write_safetensors
 
 FORMAT = "chainrule.model"
@@ -28,7 +29,7 @@ def _spec(module):
             f"with @chainrule.registry.register('name') (its constructor arguments must be stored under the same "
             f"names), or save its weights only with cr.save_state(model.state_dict(), path)"
         )
-    spec = {"class": name, "config": module.get_config()}
+    spec = {"class": name, "config": module.get_config(), "training": bool(module.training)}
     if module._container:
         spec["children"] = {k: _spec(c) for k, c in module._modules.items() if c is not None}
     return spec
@@ -45,9 +46,13 @@ def _build(spec, where="model"):
     if not isinstance(config, dict):
         raise ModelFileError(f"corrupted architecture at {where}: 'config' is not an object")
     try:
-        module = cls.from_config(config)
+        with init.skipped():  # the file's weights replace the initial ones: do not draw them
+            module = cls.from_config(config)
+    except MemoryError:
+        raise ModelFileError(f"{spec['class']} at {where} asks for more memory than there is: {config}"[:400]) from None
     except (TypeError, ValueError, ChainruleError) as e:
         raise ModelFileError(f"cannot rebuild {spec['class']} at {where} from {config}: {e}"[:400]) from None
+    module.__dict__["training"] = bool(spec.get("training", False))
     children = spec.get("children", {})
     if not isinstance(children, dict):
         raise ModelFileError(f"corrupted architecture at {where}: 'children' is not an object")
@@ -62,7 +67,6 @@ def save(model, path, metadata=None):
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "architecture": json.dumps(_spec(model)),
-        "training": json.dumps(bool(model.training)),
     }
     if metadata is not None:
         meta["user_metadata"] = json.dumps(metadata)
@@ -79,8 +83,7 @@ def read_model_file(path):
     try:
         spec = json.loads(meta["architecture"])
         user = json.loads(meta["user_metadata"]) if "user_metadata" in meta else None
-        training = json.loads(meta.get("training", "false"))
-    except (KeyError, json.JSONDecodeError):
+    except (KeyError, json.JSONDecodeError, RecursionError):
         raise ModelFileError(f"{path}: corrupted: the architecture is not valid JSON") from None
     try:
         model = _build(spec)
@@ -90,7 +93,6 @@ def read_model_file(path):
         model.load_state_dict(arrays)
     except ChainruleError as e:
         raise ModelFileError(f"{path}: the weights do not fit the architecture: {e}"[:500]) from None
-    model.train(bool(training))
     return model, user
 
 

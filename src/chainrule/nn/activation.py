@@ -1,6 +1,7 @@
 """Activations as modules: each applies its function from ``chainrule.functional``."""
 
 from .. import functional as F
+from ..errors import ArgumentError
 from ..registry import register
 from .module import Module
 
@@ -47,6 +48,8 @@ class LeakyReLU(Module):
 class GELU(Module):
     def __init__(self, approximate="none"):
         super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ArgumentError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
 
     def forward(self, x):

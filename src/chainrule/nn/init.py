@@ -5,6 +5,7 @@ them it draws from chainrule's default generator, so ``cr.manual_seed(0)`` makes
 construction reproducible bit for bit.
 """
 
+import contextlib
 import math
 
 import numpy as np
@@ -26,6 +27,20 @@ __all__ = [
 ]
 
 
+_skip = False
+
+
+@contextlib.contextmanager
+def skipped():
+    """Within this block initialisers leave tensors as they are (used when weights come from a file)."""
+    global _skip
+    prev, _skip = _skip, True
+    try:
+        yield
+    finally:
+        _skip = prev
+
+
 def calculate_gain(nonlinearity, param=None):
     """The recommended scale for an initialiser followed by ``nonlinearity`` (as torch.nn.init)."""
     linear = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
@@ -45,7 +60,8 @@ def calculate_gain(nonlinearity, param=None):
 
 
 def _fill(tensor, values):
-    tensor.data[...] = values
+    if not _skip:
+        tensor.data[...] = values
     return tensor
 
 
@@ -66,12 +82,12 @@ def _fan(tensor, mode):
 
 def uniform_(tensor, a=0.0, b=1.0, generator=None, seed=None):
     """Fill with U(a, b)."""
-    return _fill(tensor, rng(seed, generator).uniform(a, b, tensor.shape))
+    return tensor if _skip else _fill(tensor, rng(seed, generator).uniform(a, b, tensor.shape))
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None, seed=None):
     """Fill with N(mean, std^2)."""
-    return _fill(tensor, rng(seed, generator).normal(mean, std, tensor.shape))
+    return tensor if _skip else _fill(tensor, rng(seed, generator).normal(mean, std, tensor.shape))
 
 
 def constant_(tensor, val):

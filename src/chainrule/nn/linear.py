@@ -6,6 +6,7 @@ import numpy as np
 
 from .. import functional as F
 from ..creation import rng
+from ..errors import ArgumentError
 from ..registry import register
 from . import init
 from .module import Module
@@ -26,7 +27,7 @@ class Linear(Module):
         self.in_features = in_features
         self.out_features = out_features
         self.weight = Parameter(np.empty((out_features, in_features), dtype=np.float32))
-        self.bias = Parameter(np.empty(out_features, dtype=np.float32)) if bias else None
+        self.register_parameter("bias", Parameter(np.empty(out_features, dtype=np.float32)) if bias else None)
         self.reset_parameters()
 
     def reset_parameters(self, generator=None):
@@ -67,6 +68,8 @@ class Dropout(Module):
 
     def __init__(self, p=0.5, seed=None):
         super().__init__()
+        if not (isinstance(p, int | float) and 0.0 <= p <= 1.0):
+            raise ArgumentError(f"Dropout: p must be a probability between 0 and 1, got {p!r}")
         self.p = p
         self.seed = seed
         self._generator = rng(seed) if seed is not None else None

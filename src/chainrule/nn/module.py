@@ -61,8 +61,10 @@ class Module:
                     f"cannot assign {kind} {name!r} before Module.__init__() ran: call super().__init__() "
                     f"first in {type(self).__name__}.__init__"
                 )
-            self._forget(name)
-            (params if isinstance(value, Parameter) else d["_modules"])[name] = value
+            table = params if isinstance(value, Parameter) else d["_modules"]
+            if name not in table:  # a replacement keeps its place, as in PyTorch
+                self._forget(name)
+            table[name] = value
         elif params is not None and name in params:
             if value is not None:
                 raise TypeError(
@@ -121,7 +123,8 @@ class Module:
     def add_module(self, name, module):
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: {type(module).__name__} is not a Module")
-        self._forget(name)
+        if name not in self._modules:
+            self._forget(name)
         self._modules[name] = module
 
     # ---- running ---------------------------------------------------------------------------
@@ -219,9 +222,16 @@ class Module:
     # ---- state ---------------------------------------------------------------------------------
 
     def _state_tensors(self):
-        """Dotted name -> Tensor for every parameter and persistent buffer (PyTorch's key names)."""
+        """Dotted name -> Tensor for every parameter and persistent buffer (PyTorch's key names).
+
+        A module used in two places appears under both names, as in PyTorch's state dicts.
+        """
         out = OrderedDict()
-        for mname, m in self.named_modules():
+        stack = [("", self)]
+        while stack:
+            mname, m = stack.pop()
+            children = [(f"{mname}.{k}" if mname else k, c) for k, c in m._modules.items() if c is not None]
+            stack.extend(reversed(children))
             for k, p in m._parameters.items():
                 if p is not None:
                     out[f"{mname}.{k}" if mname else k] = p
