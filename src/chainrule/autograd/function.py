@@ -4,7 +4,8 @@ A primitive subclasses ``Function`` and writes two methods on raw arrays:
 
 * ``forward(self, *arrays, **options)`` computes the output and stores on ``self``
   what the backward needs (arrays that may be large go in ``self.saved``, so the
-  engine can free them after use);
+  engine can free them after use); ``self.needs_input_grad`` already tells which
+  inputs will want a gradient, so it can skip saving what no backward will read;
 * ``backward(self, grad)`` returns the gradient of the loss with respect to each
   input, given the gradient ``grad`` with respect to the output: one array per
   input (a bare array for a one-input op), ``None`` where an input needs none
@@ -33,6 +34,8 @@ _F32 = np.dtype(np.float32)
 _Tensor = None  # set by chainrule.tensor, which imports this module
 _ndarray = np.ndarray
 _TRUE1 = (True,)
+_FALSE1 = (False,)
+_FALSE2 = (False, False)
 _new = object.__new__
 _asarray = np.asarray
 _PY_NUMBERS = (int, float)
@@ -122,7 +125,9 @@ class Function:
         Tensor = _Tensor
         ctx = _new(cls)
         # each input's parent: the node that made it, the leaf itself, or None if it needs no gradient
-        parents = tuple((t._ctx or t) if isinstance(t, Tensor) and t._requires_grad else None for t in inputs)
+        parents = tuple(
+            (t._ctx or t) if isinstance(t, Tensor) and t._requires_grad and _grad_enabled else None for t in inputs
+        )
         ctx.needs_input_grad = tuple(p is not None for p in parents)
         try:
             out = ctx.forward(*[t.data if isinstance(t, Tensor) else t for t in inputs], **options)
@@ -157,6 +162,8 @@ class Function:
 def apply1(cls, a, options=None):
     """``cls.apply(a, **options)`` for a Tensor ``a``."""
     ctx = _new(cls)
+    record = a._requires_grad and _grad_enabled
+    ctx.needs_input_grad = _TRUE1 if record else _FALSE1
     try:
         out = ctx.forward(a.data, **options) if options else ctx.forward(a.data)
     except ValueError as e:
@@ -166,8 +173,7 @@ def apply1(cls, a, options=None):
     t = _new(_Tensor)
     t.data = out
     t.grad = None
-    if a._requires_grad and _grad_enabled:
-        ctx.needs_input_grad = _TRUE1
+    if record:
         ctx.parents = (a._ctx or a,)
         ctx.seq = next(_sequence)
         ctx.out_shape = out.shape
@@ -204,6 +210,8 @@ def apply2(cls, a, b, options=None):
             pb = b._ctx or b
         y = b.data
         x = _asarray(a, y.dtype) if a.__class__ in _PY_NUMBERS and y.dtype.kind == "f" else a
+    record = (pa is not None or pb is not None) and _grad_enabled
+    ctx.needs_input_grad = (pa is not None, pb is not None) if record else _FALSE2
     try:
         out = ctx.forward(x, y, **options) if options else ctx.forward(x, y)
     except ValueError as e:
@@ -213,8 +221,7 @@ def apply2(cls, a, b, options=None):
     t = _new(_Tensor)
     t.data = out
     t.grad = None
-    if (pa is not None or pb is not None) and _grad_enabled:
-        ctx.needs_input_grad = (pa is not None, pb is not None)
+    if record:
         ctx.parents = (pa, pb)
         ctx.seq = next(_sequence)
         ctx.out_shape = out.shape
