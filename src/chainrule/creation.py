@@ -3,35 +3,8 @@
 import numpy as np
 
 from .errors import ShapeError
+from .random import default_generator, manual_seed, rng  # noqa: F401  (re-exported)
 from .tensor import Tensor, as_dtype, default_float
-
-_default_rng = np.random.default_rng()
-
-
-def manual_seed(seed):
-    """Seed chainrule's default random generator (used when no ``seed``/``generator`` is given)."""
-    global _default_rng
-    _default_rng = np.random.default_rng(seed)
-    return _default_rng
-
-
-def default_generator():
-    """The library-wide default ``numpy.random.Generator``."""
-    return _default_rng
-
-
-def rng(seed=None, generator=None):
-    """The generator to draw from: ``generator``, else a new one from ``seed``, else the default.
-
-    ``seed`` may itself be a ``numpy.random.Generator``.
-    """
-    if generator is not None:
-        return generator
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is not None:
-        return np.random.default_rng(seed)
-    return _default_rng
 
 
 def _shape(shape):

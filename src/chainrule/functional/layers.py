@@ -1,8 +1,8 @@
 """Functional forms of the basic layers: linear and dropout."""
 
-from ..creation import rng
 from ..errors import ArgumentError
 from ..ops import nn as N
+from ..random import rng
 from ..tensor import Tensor
 
 __all__ = ["dropout", "linear"]

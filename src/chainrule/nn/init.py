@@ -10,8 +10,8 @@ import math
 
 import numpy as np
 
-from ..creation import rng
 from ..errors import ArgumentError, ShapeError
+from ..random import rng
 
 __all__ = [
     "calculate_gain",

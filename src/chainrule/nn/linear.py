@@ -5,8 +5,8 @@ import math
 import numpy as np
 
 from .. import functional as F
-from ..creation import rng
 from ..errors import ArgumentError
+from ..random import rng
 from ..registry import register
 from . import init
 from .module import Module
