@@ -50,3 +50,11 @@ class UnknownNameError(ChainruleError, KeyError):
 
 class ModelFileError(ChainruleError, ValueError):
     """A model, state or checkpoint file cannot be read: truncated, corrupted, foreign or unsafe."""
+
+
+class DataError(ChainruleError, ValueError):
+    """Input data cannot be used: a missing file or column, a bad value. The message names where."""
+
+
+class TrainingError(ChainruleError, RuntimeError):
+    """Training cannot go on (a nan loss, a checkpoint that does not fit the run)."""
