@@ -54,7 +54,10 @@ class Subset(Dataset):
         return len(self.indices)
 
     def __getitem__(self, index):
-        return self.dataset[int(self.indices[index])]
+        inner = self.indices[index]
+        if inner.ndim:  # a slice or an index array: a batch
+            return self.get_batch(index)
+        return self.dataset[int(inner)]
 
     def get_batch(self, indices):
         inner = self.indices[indices]

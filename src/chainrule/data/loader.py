@@ -30,13 +30,15 @@ class DataLoader:
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None, collate_fn=None):
-        if not (isinstance(batch_size, int) and batch_size >= 1):
+        if isinstance(batch_size, bool) or not (isinstance(batch_size, int | np.integer) and batch_size >= 1):
             raise ArgumentError(f"DataLoader: batch_size must be a positive integer, got {batch_size!r}")
         self.dataset = dataset
-        self.batch_size = batch_size
+        self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.drop_last = drop_last
-        self.seed = int(default_generator().integers(2**31)) if seed is None else int(seed)
+        if seed is None:  # drawn only when needed, so that a loader without shuffling leaves the generator alone
+            seed = int(default_generator().integers(2**31)) if shuffle else 0
+        self.seed = int(seed)
         self.collate_fn = collate_fn
         self.epoch = 0
 
@@ -74,6 +76,3 @@ class DataLoader:
                 items = [self.dataset[int(i)] for i in idx]
                 batch = (self.collate_fn or default_collate)(items)
             yield _as_tensors(batch)
-
-
-

@@ -1,0 +1,274 @@
+"""Preprocessor: statistics from the training split only, imputation, one-hot with unknown categories,
+target encoding and its inverse, task inference, JSON round trip, and every error message."""
+
+import json
+
+import numpy as np
+import pytest
+
+from chainrule.data import Preprocessor, Table, datasets
+from chainrule.errors import ArgumentError, DataError, OutOfRangeError
+
+TRAIN = {
+    "age": [20.0, 30.0, None, 50.0, 40.0],
+    "city": ["b", "a", "b", None, "c"],
+    "label": ["yes", "no", "yes", "no", "yes"],
+}
+TEST = {"age": [None, 60.0], "city": ["zzz", None], "label": ["no", "yes"]}
+
+
+def fitted():
+    return Preprocessor(target="label").fit(Table.from_dict(TRAIN))
+
+
+def test_statistics_come_from_the_training_split_only():
+    pre = fitted()
+    X, y = pre.transform(Table.from_dict(TEST))
+    age = np.array([20, 30, 35, 50, 40.0])  # median 35 imputed, then mean/std of the imputed column
+    mean, std = age.mean(), age.std()
+    np.testing.assert_allclose(X[:, 0], [(35 - mean) / std, (60 - mean) / std], rtol=1e-6)
+    Xtr, _ = pre.transform(Table.from_dict(TRAIN))
+    np.testing.assert_allclose(Xtr[:, 0], (age - mean) / std, rtol=1e-6)
+    assert abs(Xtr[:, 0].mean()) < 1e-6 and abs(Xtr[:, 0].std() - 1) < 1e-6
+    assert X.dtype == np.float32 and y.dtype == np.int64
+    # a very different test split does not change the fitted statistics
+    again = Preprocessor(target="label").fit(Table.from_dict(TRAIN)).transform(Table.from_dict(TEST))[0]
+    np.testing.assert_array_equal(X, again)
+
+
+def test_one_hot_unknown_and_missing_categories():
+    pre = fitted()
+    assert pre.feature_names_ == ["age", "city=a", "city=b", "city=c"]
+    X, _ = pre.transform(Table.from_dict(TEST))
+    np.testing.assert_array_equal(X[0, 1:], [0, 0, 0])  # 'zzz' unseen in training: all zeros, no error
+    np.testing.assert_array_equal(X[1, 1:], [0, 1, 0])  # missing: the most frequent training category 'b'
+    Xtr, _ = pre.transform(Table.from_dict(TRAIN))
+    np.testing.assert_array_equal(Xtr[:, 1:], [[0, 1, 0], [1, 0, 0], [0, 1, 0], [0, 1, 0], [0, 0, 1]])
+
+
+def test_most_frequent_tie_goes_to_the_first_sorted_category():
+    pre = Preprocessor().fit(Table.from_dict({"c": ["y", "x", None]}))
+    assert pre.to_json()["columns"][0]["most_frequent"] == "x"
+    np.testing.assert_array_equal(pre.transform(Table.from_dict({"c": [None]})), [[1, 0]])
+
+
+def test_constant_and_all_missing_numeric_columns():
+    pre = Preprocessor().fit(Table.from_dict({"k": [3.0, 3.0], "m": [None, None]}))
+    X = pre.transform(Table.from_dict({"k": [3.0, 5.0], "m": [1.0, None]}))
+    np.testing.assert_array_equal(X, [[0, 1], [2, 0]])  # std 0 -> 1; all-missing -> median 0, std 1
+
+
+def test_numeric_category_values_match_text_ones():
+    pre = Preprocessor().fit(Table.from_dict({"code": ["1", "2", "x"]}))
+    X = pre.transform(Table.from_dict({"code": [2, 1]}))  # read back as numbers: 2.0 matches '2'
+    np.testing.assert_array_equal(X, [[0, 1, 0], [1, 0, 0]])
+
+
+def test_matches_scikit_learn_pipeline():
+    pytest.importorskip("sklearn")
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    table = datasets.german_credit()
+    rng = np.random.default_rng(0)
+    perm = rng.permutation(len(table))
+    train, test = table.select(perm[:700]), table.select(perm[700:])
+    pre = Preprocessor(target="credit_risk").fit(train)
+    num = [c for c in train.columns if c != "credit_risk" and train.kind(c) == "numeric"]
+    cat = [c for c in train.columns if c != "credit_risk" and train.kind(c) == "text"]
+
+    def frame(t):
+        return np.column_stack([t[c] for c in num + cat]).astype(object)
+
+    ct = ColumnTransformer(
+        [
+            ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), list(range(len(num)))),
+            ("cat", OneHotEncoder(handle_unknown="ignore"), list(range(len(num), len(num) + len(cat)))),
+        ]
+    ).fit(frame(train))
+    ref = ct.transform(frame(test))
+    ref = ref.toarray() if hasattr(ref, "toarray") else ref
+    X, _ = pre.transform(test)
+    # same features, in a different column order: numeric columns first in sklearn
+    order = [pre.feature_names_.index(c) for c in num] + [
+        pre.feature_names_.index(f"{c}={v}") for c in cat for v in sorted(set(train[c]))
+    ]
+    np.testing.assert_allclose(X[:, order], ref, rtol=1e-5, atol=1e-6)
+
+
+# ---- target ------------------------------------------------------------------------------------
+
+
+def test_target_encoding_round_trip():
+    pre = fitted()
+    assert pre.task_ == "classification" and pre.classes_ == ["no", "yes"]
+    _, y = pre.transform(Table.from_dict(TRAIN))
+    np.testing.assert_array_equal(y, [1, 0, 1, 0, 1])
+    back = pre.inverse_transform_target(y)
+    assert back.tolist() == TRAIN["label"] and all(type(v) is str for v in back)
+
+
+def test_numeric_labels_stay_numbers_and_sort_numerically():
+    t = Table.from_dict({"x": list(range(12)), "y": [10, 2, 1, 2, 10, 1, 1, 2, 10, 2, 1, 10]})
+    pre = Preprocessor(target="y").fit(t)
+    assert pre.task_ == "classification" and pre.classes_ == [1, 2, 10]
+    assert all(type(c) is int for c in pre.classes_)
+    _, y = pre.transform(t)
+    assert pre.inverse_transform_target(y).tolist() == t["y"].tolist()
+    import chainrule as cr
+
+    assert pre.inverse_transform_target(cr.tensor(np.array([2, 0]))).tolist() == [10, 1]
+
+
+def test_inverse_transform_errors():
+    pre = fitted()
+    with pytest.raises(OutOfRangeError, match=r"class index 2 is outside 0\.\.1"):
+        pre.inverse_transform_target([0, 2])
+    with pytest.raises(ArgumentError, match="expected integer class indices"):
+        pre.inverse_transform_target([0.5])
+
+
+@pytest.mark.parametrize(
+    ("values", "task"),
+    [
+        (["a", "b", "a"], "classification"),  # text
+        (["True", "False", "True"], "classification"),  # booleans (read as text)
+        ([0, 1, 1], "classification"),  # integers, few distinct values
+        (list(range(20)), "classification"),  # 20 distinct integers: still classes
+        (list(range(21)), "regression"),  # 21 distinct integers: a quantity
+        ([0.5, 1.0, 2.0], "regression"),  # not integers
+    ],
+)
+def test_task_inference(values, task):
+    t = Table.from_dict({"x": list(range(len(values))), "y": values})
+    assert Preprocessor(target="y").fit(t).task_ == task
+
+
+def test_regression_target_and_explicit_task():
+    t = Table.from_dict({"x": [1, 2, 3, 4], "y": [1, 2, 1, 2]})
+    pre = Preprocessor(target="y", task="regression").fit(t)
+    _, y = pre.transform(t)
+    assert pre.classes_ is None and y.dtype == np.float32 and y.tolist() == [1, 2, 1, 2]
+    assert pre.inverse_transform_target(y).dtype == np.float64
+    with pytest.raises(DataError, match=r"column 'y', row 0: 'a' is not a number \(the target of a regression\)"):
+        Preprocessor(target="y", task="regression").fit(Table.from_dict({"x": [1, 2], "y": ["a", "b"]}))
+    with pytest.raises(ArgumentError, match="task must be None, 'classification' or 'regression', got 'clf'"):
+        Preprocessor(target="y", task="clf")
+
+
+def test_without_target_transform_gives_x_only():
+    pre = Preprocessor().fit(Table.from_dict({"a": [1.0, 2.0]}))
+    X = pre.transform(Table.from_dict({"a": [1.0]}))
+    assert isinstance(X, np.ndarray) and X.shape == (1, 1) and pre.task_ is None
+    with pytest.raises(DataError, match="no y to transform"):
+        pre.transform_target(Table.from_dict({"a": [1.0]}))
+
+
+def test_transform_features_ignores_or_needs_no_target():
+    pre = fitted()
+    X = pre.transform_features(Table.from_dict({"city": ["a"], "age": [20.0]}))  # column order does not matter
+    assert X.shape == (1, 4) and X[0, 1] == 1
+    with pytest.raises(DataError, match=r"no target column 'label' in the table .*use transform_features\(\)"):
+        pre.transform(Table.from_dict({"city": ["a"], "age": [20.0]}))
+
+
+def test_fit_transform_equals_fit_then_transform():
+    t = Table.from_dict(TRAIN)
+    X1, y1 = Preprocessor(target="label").fit_transform(t)
+    X2, y2 = fitted().transform(t)
+    np.testing.assert_array_equal(X1, X2)
+    np.testing.assert_array_equal(y1, y2)
+
+
+# ---- errors ------------------------------------------------------------------------------------
+
+
+def test_missing_target_column_lists_the_columns():
+    with pytest.raises(DataError, match=r"no target column 'lable'; the columns are \['age', 'city', 'label'\]"):
+        Preprocessor(target="lable").fit(Table.from_dict(TRAIN))
+
+
+def test_single_class():
+    t = Table.from_dict({"x": [1, 2], "y": ["good", "good"]})
+    with pytest.raises(DataError, match=r"target column 'y' has a single class 'good' in the training data"):
+        Preprocessor(target="y").fit(t)
+
+
+def test_missing_target_value_and_unknown_label():
+    with pytest.raises(DataError, match=r"target column 'label', row 1: the value is missing"):
+        Preprocessor(target="label").fit(Table.from_dict({"x": [1, 2, 3], "label": ["a", None, "b"]}))
+    with pytest.raises(DataError, match=r"target column 'label', row 1: label 'maybe' was not seen in training"):
+        fitted().transform(Table.from_dict({"age": [1.0, 2.0], "city": ["a", "a"], "label": ["no", "maybe"]}))
+
+
+def test_missing_feature_columns_are_named():
+    with pytest.raises(DataError, match=r"column 'city' missing from the table; it has \['age', 'label'\]"):
+        fitted().transform(Table.from_dict({"age": [1.0], "label": ["no"]}))
+    with pytest.raises(DataError, match=r"columns 'age', 'city' missing"):
+        fitted().transform_features(Table.from_dict({"other": [1.0]}))
+
+
+def test_non_numeric_value_names_column_row_value_and_line(tmp_path):
+    p = tmp_path / "test.csv"
+    p.write_text("age,city,label\n20,a,no\nabc,b,yes\n")
+    with pytest.raises(DataError) as e:
+        fitted().transform(Table.from_csv(p))
+    assert str(e.value) == (
+        f"column 'age', row 1 ({p} line 3): 'abc' is not a number (the column was numeric in training)"
+    )
+
+
+def test_infinite_values_are_rejected():
+    with pytest.raises(DataError, match=r"column 'a', row 1: inf is not a finite number"):
+        Preprocessor().fit(Table.from_dict({"a": [1.0, float("inf")]}))
+
+
+def test_not_fitted_and_degenerate_tables():
+    with pytest.raises(DataError, match=r"not fitted: call fit\(train_table\) first"):
+        Preprocessor().transform(Table.from_dict(TRAIN))
+    with pytest.raises(DataError, match="no feature columns"):
+        Preprocessor(target="y").fit(Table.from_dict({"y": [1, 2]}))
+    with pytest.raises(DataError, match="has no rows"):
+        Preprocessor().fit(Table.from_dict({"a": []}))
+
+
+# ---- JSON --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", ["credit_risk", "credit_amount"])
+def test_json_round_trip_gives_identical_transforms(target):
+    table = datasets.german_credit()
+    train, test = table.select(np.arange(0, 1000, 2)), table.select(np.arange(1, 1000, 2))
+    pre = Preprocessor(target=target).fit(train)
+    text = json.dumps(pre.to_json(), allow_nan=False)  # plain JSON, no NumPy types, no NaN
+    again = Preprocessor.from_json(json.loads(text))
+    X1, y1 = pre.transform(test)
+    X2, y2 = again.transform(test)
+    np.testing.assert_array_equal(X1, X2)
+    np.testing.assert_array_equal(y1, y2)
+    assert y1.dtype == y2.dtype
+    assert again.feature_names_ == pre.feature_names_ and again.task_ == pre.task_ and again.classes_ == pre.classes_
+    assert repr(again) == repr(pre)
+
+
+def test_json_of_an_unfitted_or_foreign_dict():
+    with pytest.raises(DataError, match="not fitted"):
+        Preprocessor().to_json()
+    with pytest.raises(DataError, match="not a Preprocessor description"):
+        Preprocessor.from_json({"columns": []})
+    bad = fitted().to_json()
+    del bad["columns"][0]["mean"]
+    with pytest.raises(DataError, match=r"malformed description \(KeyError: 'mean'\)"):
+        Preprocessor.from_json(bad)
+    with pytest.raises(DataError, match="unknown version 2"):
+        Preprocessor.from_json({**fitted().to_json(), "version": 2})
+
+
+def test_german_credit_pipeline():
+    pre = Preprocessor(target="credit_risk")
+    X, y = pre.fit_transform(datasets.german_credit())
+    assert X.shape == (1000, 61) and X.dtype == np.float32 and np.isfinite(X).all()
+    assert pre.classes_ == ["bad", "good"] and np.bincount(y).tolist() == [300, 700]
+    assert "purpose=car (new)" in pre.feature_names_ and "age" in pre.feature_names_
