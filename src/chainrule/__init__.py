@@ -10,7 +10,7 @@
     (-4.0, -4.0, 3.0)
 """
 
-from . import autograd, data, errors, functional, io, nn, optim, registry
+from . import autograd, data, errors, functional, io, metrics, nn, optim, registry, train
 from .autograd import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (
     arange,

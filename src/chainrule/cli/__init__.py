@@ -1,34 +1,64 @@
-"""The ``chainrule`` command."""
+"""The ``chainrule`` command: train, evaluate, predict, info, and the demo.
+
+Every error a user can cause (a missing file, a bad column, a bad option) ends with a
+one-line message on stderr and exit status 2, never a traceback.
+"""
 
 import argparse
 import sys
 
 from .. import __version__
+from ..errors import ChainruleError
 
 
-def main(argv=None):
-    """Entry point of the ``chainrule`` console script; returns the exit status."""
-    parser = argparse.ArgumentParser(
-        prog="chainrule", description="chainrule: neural networks from first principles, on NumPy."
-    )
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2 (argparse would also print the usage)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def build_parser():
+    from .commands import add_evaluate, add_info, add_predict, add_train
+
+    parser = _Parser(prog="chainrule", description="chainrule: neural networks from first principles, on NumPy.")
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
-    sub = parser.add_subparsers(dest="command")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    add_train(sub)
+    add_evaluate(sub)
+    add_predict(sub)
+    add_info(sub)
     demo = sub.add_parser("demo", help="backpropagation by hand and by autograd, then a network learning XOR")
     demo.add_argument("--seed", type=int, default=0, help="seed for the XOR network's initial weights")
     demo.add_argument("--lr", type=float, default=2.0, help="learning rate of gradient descent on XOR")
     demo.add_argument("--hidden", type=int, default=4, help="hidden units of the XOR network")
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if argv and argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
-        argv = ["demo", *argv]  # `chainrule --lr 1` means the default command, the demo, with its options
-    args = parser.parse_args(argv)
-    if args.command in (None, "demo"):  # the demo is the main job until the training workflow exists
-        from .demo import run_demo
+    return parser
 
-        try:
-            return run_demo(
-                seed=getattr(args, "seed", 0), lr=getattr(args, "lr", 2.0), hidden=getattr(args, "hidden", 4)
-            )
-        except ValueError as e:
-            print(f"chainrule: error: {e}", file=sys.stderr)
-            return 2
-    return 0
+
+def main(argv=None):
+    """Entry point of the ``chainrule`` console script; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
+        argv = ["train", *argv]  # the main job: `chainrule` trains on the embedded default dataset
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:
+        return int(e.code or 0)
+    try:
+        if args.command == "demo":
+            from .demo import run_demo
+
+            return run_demo(seed=args.seed, lr=args.lr, hidden=args.hidden)
+        return args.run(args)
+    except (ChainruleError, OSError, ValueError) as e:
+        print(f"chainrule {args.command}: error: {_one_line(e)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"chainrule {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _one_line(e):
+    text = str(e) if str(e) else type(e).__name__
+    if isinstance(e, OSError) and e.filename:
+        text = f"{e.filename}: {e.strerror}"
+    return " ".join(text.split())

@@ -21,13 +21,25 @@ class Dataset:
         raise NotImplementedError
 
 
+def _rows(t):
+    """An array to take rows from: the caller's own array when it needs no conversion (no copy, as PyTorch)."""
+    a = t.data if isinstance(t, Tensor) else t
+    if isinstance(a, np.ndarray) and a.dtype.kind in "biuf" and a.dtype != np.float64:
+        return a
+    return _to_array(a)  # lists, float64 (to float32), other sequences: converted once
+
+
 class TensorDataset(Dataset):
-    """Samples are the rows of the given arrays or Tensors (same first dimension); float64 becomes float32."""
+    """Samples are the rows of the given arrays or Tensors (same first dimension); float64 becomes float32.
+
+    Arrays that need no conversion are used as they are, not copied: each batch is gathered into
+    a fresh array, and the arrays themselves are only read.
+    """
 
     def __init__(self, *tensors):
         if not tensors:
             raise ArgumentError("TensorDataset: needs at least one array")
-        self.tensors = tuple(t.data if isinstance(t, Tensor) else _to_array(t) for t in tensors)
+        self.tensors = tuple(_rows(t) for t in tensors)
         n = {len(t) if t.ndim else -1 for t in self.tensors}
         if len(n) != 1 or -1 in n:
             shapes = ", ".join(str(t.shape) for t in self.tensors)
