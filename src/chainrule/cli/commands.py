@@ -75,7 +75,7 @@ TRAIN_DEFAULTS = {
     "target": None, "task": None, "hidden": [64, 32], "activation": "relu", "dropout": 0.1, "epochs": 50,
     "batch_size": 32, "optimizer": "adam", "lr": 1e-3, "val_split": 0.2, "test_split": 0.2, "seed": 0,
     "patience": 10, "output": "model.crm", "checkpoint_dir": None, "resume": False, "metrics_json": None,
-    "dataset": None, "data_dir": None, "model": "mlp", "plot": None, "weight_decay": 0.0,
+    "dataset": None, "data_dir": None, "model": "mlp", "plot": None, "weight_decay": 0.0, "schedule": "none",
 }
 _CONVERTERS = {"hidden": _hidden, "dropout": _fraction, "epochs": _positive_int, "batch_size": _positive_int,
                "lr": _positive_float, "val_split": _fraction, "test_split": _fraction, "patience": _positive_int}
@@ -94,6 +94,8 @@ def add_train(sub):
     p.add_argument("--optimizer", help="sgd, adam, adamw, rmsprop or adagrad (default adam)")
     p.add_argument("--lr", type=_typed(_positive_float), help="learning rate (default 1e-3)")
     p.add_argument("--weight-decay", dest="weight_decay", type=float, help="L2 penalty (default 0)")
+    p.add_argument("--schedule", choices=["none", "cosine", "plateau"],
+                   help="learning-rate schedule: cosine annealing over --epochs, or halve on a plateau (default none)")
     p.add_argument("--val-split", dest="val_split", type=_typed(_fraction), help="validation fraction (default 0.2)")
     p.add_argument("--test-split", dest="test_split", type=_typed(_fraction), help="test fraction (default 0.2)")
     p.add_argument("--seed", type=int, help="seed for splits, initial weights and batch order (default 0)")
@@ -287,7 +289,7 @@ def _load_images(opts):
 def run_train(args):
     import chainrule as cr
 
-    from .. import nn
+    from .. import nn, optim
     from ..train import EarlyStopping, ProgressBar, Trainer
 
     opts = _options(args)
@@ -344,7 +346,14 @@ def run_train(args):
     opt = _optimizer(opts["optimizer"], model.parameters(), opts["lr"], opts["weight_decay"] or 0.0)
     monitor = "val_loss" if Xva is not None else "loss"
     callbacks = [ProgressBar(), EarlyStopping(monitor=monitor, patience=opts["patience"], restore_best_weights=True)]
-    trainer = Trainer(model, loss, opt, metrics=names, callbacks=callbacks)
+    scheduler = None
+    if opts["schedule"] == "cosine":
+        scheduler = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=opts["epochs"])
+    elif opts["schedule"] == "plateau":
+        scheduler = optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=2)
+    elif opts["schedule"] != "none":
+        raise ArgumentError(f"--schedule: unknown schedule {opts['schedule']!r}; use none, cosine or plateau")
+    trainer = Trainer(model, loss, opt, metrics=names, callbacks=callbacks, scheduler=scheduler)
     print(f"Training a {task} network on {source}")
     print(repr(model))
     history = trainer.fit(
