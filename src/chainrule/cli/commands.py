@@ -23,6 +23,16 @@ def _positive_int(text):
     return v
 
 
+def _seed(text):
+    try:
+        v = int(text)
+    except (TypeError, ValueError):
+        raise ArgumentError(f"expected a non-negative integer, got {text!r}") from None
+    if v < 0:
+        raise ArgumentError(f"expected a non-negative integer, got {text!r}")
+    return v
+
+
 def _fraction(text):
     try:
         v = float(text)
@@ -78,7 +88,8 @@ TRAIN_DEFAULTS = {
     "dataset": None, "data_dir": None, "model": "mlp", "plot": None, "weight_decay": 0.0, "schedule": "none",
 }
 _CONVERTERS = {"hidden": _hidden, "dropout": _fraction, "epochs": _positive_int, "batch_size": _positive_int,
-               "lr": _positive_float, "val_split": _fraction, "test_split": _fraction, "patience": _positive_int}
+               "lr": _positive_float, "val_split": _fraction, "test_split": _fraction, "patience": _positive_int,
+               "seed": _seed}
 
 
 def add_train(sub):
@@ -98,7 +109,7 @@ def add_train(sub):
                    help="learning-rate schedule: cosine annealing over --epochs, or halve on a plateau (default none)")
     p.add_argument("--val-split", dest="val_split", type=_typed(_fraction), help="validation fraction (default 0.2)")
     p.add_argument("--test-split", dest="test_split", type=_typed(_fraction), help="test fraction (default 0.2)")
-    p.add_argument("--seed", type=int, help="seed for splits, initial weights and batch order (default 0)")
+    p.add_argument("--seed", type=_typed(_seed), help="seed for splits, initial weights and batch order (default 0)")
     p.add_argument("--patience", type=_typed(_positive_int), help="early-stopping patience in epochs (default 10)")
     p.add_argument("--output", help="model file to write (default model.crm)")
     p.add_argument("--checkpoint-dir", dest="checkpoint_dir", help="save a checkpoint after every epoch here")
@@ -151,16 +162,32 @@ def _options(args):
             key = k.replace("-", "_")
             if key not in TRAIN_DEFAULTS or key in ("config",):
                 raise ArgumentError(f"--config {args.config}: unknown option {k!r}")
-            opts[key] = _CONVERTERS[key](v) if key in _CONVERTERS and not isinstance(v, bool) else v
+            try:
+                opts[key] = _CONVERTERS[key](v) if key in _CONVERTERS and not isinstance(v, bool) else v
+            except ArgumentError as e:
+                raise ArgumentError(f"--config {args.config}: {k}: {e}") from None
     for k in TRAIN_DEFAULTS:
         v = getattr(args, k, None)
         if v is not None:
             opts[k] = v
     if args.data is not None:
         opts["data"] = args.data
+    for key in ("output", "metrics_json", "plot"):
+        if opts[key]:
+            _check_output(opts[key], "--" + key.replace("_", "-"))
     if opts["val_split"] + opts["test_split"] >= 0.9:
         raise ArgumentError("--val-split plus --test-split must leave at least 10% of the rows for training")
     return opts
+
+
+def _check_output(path, option):
+    """Fail before any work when an output path cannot be written (no folder, or a folder given)."""
+    p = Path(path)
+    if p.is_dir():
+        raise ArgumentError(f"{option} {path}: is a folder; give a file name")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise ArgumentError(f"{option} {path}: folder {parent} does not exist")
 
 
 # --------------------------------------------------------------------------- building blocks
@@ -290,15 +317,17 @@ def run_train(args):
     import chainrule as cr
 
     from .. import nn, optim
-    from ..train import EarlyStopping, ProgressBar, Trainer
+    from ..errors import TrainingError
+    from ..train import EarlyStopping, ProgressBar, TerminateOnNaN, Trainer
 
     opts = _options(args)
     started = time.perf_counter()
     seed = int(opts["seed"])
     cr.manual_seed(seed)
     output = Path(opts["output"])
-    if not output.parent.is_dir():
-        raise ArgumentError(f"--output {output}: folder {output.parent} does not exist")
+    plot = Path(opts["plot"]) if opts["plot"] else output.with_suffix(".png")
+    if plot == output:  # a model named *.png: its curves must not overwrite it
+        plot = output.with_name(output.stem + ".curves.png")
     meta = {"seed": seed, "options": {k: v for k, v in opts.items() if k not in ("resume",)}}
 
     if opts["dataset"]:
@@ -345,7 +374,8 @@ def run_train(args):
     names = _metric_names(task, n_classes)
     opt = _optimizer(opts["optimizer"], model.parameters(), opts["lr"], opts["weight_decay"] or 0.0)
     monitor = "val_loss" if Xva is not None else "loss"
-    callbacks = [ProgressBar(), EarlyStopping(monitor=monitor, patience=opts["patience"], restore_best_weights=True)]
+    callbacks = [ProgressBar(), TerminateOnNaN(),
+                 EarlyStopping(monitor=monitor, patience=opts["patience"], restore_best_weights=True)]
     scheduler = None
     if opts["schedule"] == "cosine":
         scheduler = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=opts["epochs"])
@@ -360,6 +390,8 @@ def run_train(args):
         (Xtr, ytr), val=None if Xva is None else (Xva, yva), epochs=opts["epochs"], batch_size=opts["batch_size"],
         seed=seed, checkpoint=opts["checkpoint_dir"], resume=bool(opts["resume"]),
     )
+    if history.stop_reason and history.stop_reason.startswith("TerminateOnNaN"):
+        raise TrainingError(f"training diverged, no model written. {history.stop_reason}")
     result = {"validation": trainer.evaluate((Xva, yva)) if Xva is not None else None}
     if Xte is not None:
         result["test"] = trainer.evaluate((Xte, yte))
@@ -374,7 +406,6 @@ def run_train(args):
         print(f"Test        {_fmt(result['test'])}")
         print(f"Baseline    {_fmt(result['baseline'])}   ({'majority class' if task == 'classification' else 'mean'})")
     print(f"Trained in {seconds:.1f} s. Model written to {output}")
-    plot = Path(opts["plot"]) if opts["plot"] else output.with_suffix(".png")
     note = _plot(history, plot)
     print(note if note else f"Training curves written to {plot}")
     if opts["metrics_json"]:
@@ -440,8 +471,8 @@ def run_evaluate(args):
         raise DataError(f"{args.data}: no target column {meta['target']!r}; columns: {', '.join(table.columns)}")
     X, y = pre.transform(table)
     res = _metrics_for(meta, _outputs(model, X), y)
-    if args.json:
-        print(json.dumps(res))
+    if args.json:  # NaN (an undefined metric) is not JSON: null
+        print(json.dumps({k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in res.items()}))
     else:
         print(f"{args.data}: {res['n']} rows")
         print(_fmt({k: v for k, v in res.items() if k != "n"}))
@@ -454,6 +485,8 @@ def run_predict(args):
 
     from ..data import read_table
 
+    if args.output:
+        _check_output(args.output, "--output")
     model, meta, pre = _load(args.model)
     table = read_table(args.data)
     X = pre.transform_features(table)

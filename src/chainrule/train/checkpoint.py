@@ -158,6 +158,7 @@ def save_checkpoint(path, trainer, epoch):
         "stop_training": bool(getattr(trainer, "stop_training", False)),
         "model_keys": list(model_state),
         "optimizer": enc(trainer.optimizer.state_dict(), "optimizer"),
+        "optimizer_class": type(trainer.optimizer).__name__,
         "scheduler": None if scheduler is None else {
             "class": type(scheduler).__name__, "state": enc(scheduler.state_dict(), "scheduler")},
         "history": None if history is None else enc(history.state_dict(), "history"),
@@ -235,6 +236,12 @@ def apply_checkpoint(payload, model_state, trainer, path="checkpoint"):
         trainer.model.load_state_dict(model_state)
     except ChainruleError as e:
         raise unfit("the model", e) from None
+    saved_opt = payload.get("optimizer_class")
+    if saved_opt is not None and saved_opt != type(trainer.optimizer).__name__:
+        raise TrainingError(
+            f"{path}: the checkpoint does not fit this run: it has optimiser {saved_opt}, "
+            f"the trainer {type(trainer.optimizer).__name__}"
+        )
     try:
         trainer.optimizer.load_state_dict(payload["optimizer"])
     except (ChainruleError, KeyError, TypeError) as e:
