@@ -1,30 +1,14 @@
-"""Every differentiable case of ``cases.py`` through chainrule's own finite-difference checker, in
+"""Every differentiable case of ``op_cases.py`` through chainrule's own finite-difference checker, in
 float64; and the checker itself catches a wrong backward, naming the input, the element and both values."""
 
-import importlib.util
 import re
-import sys
-from pathlib import Path
 
 import numpy as np
+import op_cases as C  # tests/ops is on sys.path: pytest puts a test file's folder there
 import pytest
 
 import chainrule as cr
 from chainrule.autograd import Function
-
-
-def _load_cases():
-    # same private module name as test_parity.py, so the table is built once
-    name = "_chainrule_tests_ops_cases"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("cases.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-C = _load_cases()
 
 GRADCHECK_CASES = [c for c in C.CASES if c.differentiable and c.gradcheck]
 

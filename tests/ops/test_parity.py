@@ -1,33 +1,16 @@
-"""Every case of ``cases.py`` against torch, in float32: forward values, output shape and dtype, and the
+"""Every case of ``op_cases.py`` against torch, in float32: forward values, output shape and dtype, and the
 gradient of every input for a random upstream gradient (so that every output element matters)."""
 
-import importlib.util
-import sys
 import warnings
 import zlib
-from pathlib import Path
 
 import numpy as np
+import op_cases as C  # tests/ops is on sys.path: pytest puts a test file's folder there
 import pytest
 import torch
 import torch.nn.functional as TF
 
 import chainrule as cr
-
-
-def _load_cases():
-    # loaded by path under a private name: independent of rootdir / __init__.py layout and of any
-    # other ``cases`` module in the test tree
-    name = "_chainrule_tests_ops_cases"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("cases.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-C = _load_cases()
 
 NP_DTYPE = {torch.float32: np.float32, torch.float64: np.float64, torch.int64: np.int64, torch.bool: np.bool_}
 
