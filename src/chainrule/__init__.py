@@ -12,6 +12,7 @@
 
 from . import autograd, data, errors, functional, io, metrics, nn, optim, registry, train
 from .autograd import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
+from .backend import get_num_threads, set_num_threads
 from .creation import (
     arange,
     default_generator,

@@ -34,3 +34,23 @@ def expand_to(a, shape):
         strides = (0,) * (len(shape) - a.ndim) + tuple(0 if n == 1 else s for n, s in zip(a.shape, a.strides))
         return np.ndarray(shape, a.dtype, a, 0, strides)
     return array_module(a).broadcast_to(a, shape)
+
+
+def set_num_threads(n):
+    """Let the BLAS library (matrix products, convolutions) use ``n`` threads from now on."""
+    from threadpoolctl import threadpool_limits
+
+    from .errors import ArgumentError
+
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ArgumentError(f"set_num_threads: expected a positive integer, got {n!r}")
+    np.dot(np.ones((2, 2)), np.ones((2, 2)))  # make sure NumPy's BLAS is loaded, so threadpoolctl finds it
+    threadpool_limits(limits=n, user_api="blas")
+
+
+def get_num_threads():
+    """The number of threads the BLAS library uses (1 if none is found)."""
+    from threadpoolctl import threadpool_info
+
+    counts = [i["num_threads"] for i in threadpool_info() if i.get("user_api") == "blas"]
+    return max(counts) if counts else 1
