@@ -13,44 +13,31 @@ from ..errors import ArgumentError, DataError
 # --------------------------------------------------------------------------- argument parsing
 
 
-def _positive_int(text):
-    try:
-        v = int(text)
-    except ValueError:
-        raise ArgumentError(f"expected a positive integer, got {text!r}") from None
-    if v < 1:
-        raise ArgumentError(f"expected a positive integer, got {text!r}")
-    return v
+def _int(value):
+    if isinstance(value, float) and not value.is_integer():  # a TOML 1.5 is not an integer
+        raise ValueError(value)
+    return int(value)
 
 
-def _seed(text):
-    try:
-        v = int(text)
-    except (TypeError, ValueError):
-        raise ArgumentError(f"expected a non-negative integer, got {text!r}") from None
-    if v < 0:
-        raise ArgumentError(f"expected a non-negative integer, got {text!r}")
-    return v
+def _number(parse, ok, expected):
+    """A converter for an option's value: parse it, check it, or say what was expected."""
+
+    def convert(value):
+        try:
+            v = parse(value)
+        except (TypeError, ValueError):
+            v = None
+        if v is None or not ok(v):
+            raise ArgumentError(f"expected {expected}, got {value!r}")
+        return v
+
+    return convert
 
 
-def _fraction(text):
-    try:
-        v = float(text)
-    except ValueError:
-        raise ArgumentError(f"expected a number between 0 and 1, got {text!r}") from None
-    if not 0 <= v < 1:
-        raise ArgumentError(f"expected a number in [0, 1), got {text!r}")
-    return v
-
-
-def _positive_float(text):
-    try:
-        v = float(text)
-    except ValueError:
-        raise ArgumentError(f"expected a positive number, got {text!r}") from None
-    if not (math.isfinite(v) and v > 0):
-        raise ArgumentError(f"expected a positive number, got {text!r}")
-    return v
+_positive_int = _number(_int, lambda v: v >= 1, "a positive integer")
+_seed = _number(_int, lambda v: v >= 0, "a non-negative integer")
+_fraction = _number(float, lambda v: 0 <= v < 1, "a number in [0, 1)")
+_positive_float = _number(float, lambda v: math.isfinite(v) and v > 0, "a positive number")
 
 
 def _hidden(text):

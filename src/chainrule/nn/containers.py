@@ -6,14 +6,28 @@ from ..registry import register
 from .module import Module
 
 
+class _ListLike(Module):
+    """What Sequential and ModuleList share: children in order, numbered from 0."""
+
+    _container = True
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+
 @register("sequential")
-class Sequential(Module):
+class Sequential(_ListLike):
     """Modules applied one after the other: ``Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))``.
 
     Also ``Sequential(OrderedDict(name=module, ...))``. Supports indexing, slicing, len and append.
     """
-
-    _container = True
 
     def __init__(self, *modules):
         super().__init__()
@@ -35,25 +49,10 @@ class Sequential(Module):
             return Sequential(OrderedDict(items[idx]))
         return items[idx][1]
 
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
-    def get_config(self):
-        return {}
-
 
 @register("module_list")
-class ModuleList(Module):
+class ModuleList(_ListLike):
     """A list of modules whose parameters the parent module sees."""
-
-    _container = True
 
     def __init__(self, modules=None):
         super().__init__()
@@ -70,16 +69,6 @@ class ModuleList(Module):
         key = list(self._modules)[idx]
         self.add_module(key, module)
 
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
     def extend(self, modules):
         for m in modules:
             self.append(m)
@@ -91,9 +80,6 @@ class ModuleList(Module):
         self._modules.clear()
         for i, m in enumerate(items):
             self.add_module(str(i), m)
-
-    def get_config(self):
-        return {}
 
 
 @register("module_dict")
@@ -133,6 +119,3 @@ class ModuleDict(Module):
 
     def items(self):
         return self._modules.items()
-
-    def get_config(self):
-        return {}

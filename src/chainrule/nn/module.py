@@ -283,6 +283,8 @@ class Module:
         By default each argument of ``__init__`` is read back from the attribute of the same
         name; an argument naming an optional parameter (``bias``) reports whether it exists.
         """
+        if self._container:  # a container's children travel beside its config, not in it
+            return {}
         config = {}
         params = list(inspect.signature(type(self).__init__).parameters.values())[1:]
         for p in params:
