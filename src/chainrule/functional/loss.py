@@ -174,14 +174,13 @@ def _class_target(name, x, target, ignore_index):
     n_classes = x.shape[1] if x.ndim > 1 else x.shape[0]
     if raw.size and (raw.min() < 0 or raw.max() >= n_classes):
         bad = (raw != ignore_index) & ((raw < 0) | (raw >= n_classes))
-    else:
-        bad = None
-    if bad is not None and bad.any():
-        raise ArgumentError(
-            f"{name}: target {raw[bad].flat[0]} is out of range for {n_classes} classes "
-            f"(targets must be in 0..{n_classes - 1}, or ignore_index={ignore_index})"
-        )
-    return raw
+        if bad.any():
+            raise ArgumentError(
+                f"{name}: target {raw[bad].flat[0]} is out of range for {n_classes} classes "
+                f"(targets must be in 0..{n_classes - 1}, or ignore_index={ignore_index})"
+            )
+        return raw, False
+    return raw, not 0 <= ignore_index < n_classes
 
 
 def _class_loss(op, name, input, target, weight, ignore_index, reduction, **options):
@@ -189,7 +188,9 @@ def _class_loss(op, name, input, target, weight, ignore_index, reduction, **opti
     x = _input(input)
     if x.ndim == 0 or (x.shape[1] if x.ndim > 1 else x.shape[0]) == 0:
         raise ShapeError(f"{name}: input of shape {x.shape} has no class axis; expected (C,), (N, C) or (N, C, ...)")
-    y = _class_target(name, x, target, ignore_index)
+    y, all_valid = _class_target(name, x, target, ignore_index)
+    if all_valid:  # every target is a class (none equals ignore_index): the ops skip the masking
+        ignore_index = None
     n_classes = x.shape[1] if x.ndim > 1 else x.shape[0]
     w = _constant(name, "weight", weight, x, exact_shape=(n_classes,))
     if x.ndim == 1:

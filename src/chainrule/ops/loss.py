@@ -16,10 +16,14 @@ from ..autograd.function import Function
 def _class_weights(target, weight, ignore_index, dtype):
     """(valid mask, index of every target's class in the input, weight of each target, 0 where ignored).
 
-    The index is a tuple for ``x[index]`` on an input (N, C, d1, ...): it picks one value per target,
-    shape (N, d1, ...), each element once (so ``grad[index] -= v`` is a correct scatter)."""
-    valid = target != ignore_index
-    y = np.where(valid, target, 0)
+    ``ignore_index=None`` says that no target is ignored. The index is a tuple for ``x[index]`` on an
+    input (N, C, d1, ...): it picks one value per target, shape (N, d1, ...), each element once (so
+    ``grad[index] -= v`` is a correct scatter)."""
+    if ignore_index is None:
+        valid, y = np.ones(target.shape, dtype=bool), target
+    else:
+        valid = target != ignore_index
+        y = np.where(valid, target, 0)
     if y.ndim == 1:
         index = (np.arange(y.shape[0]), y)
     else:
@@ -62,6 +66,9 @@ class CrossEntropy(Function):
     name = "cross_entropy"
 
     def forward(self, x, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+        self.plain = ignore_index is None and weight is None and not label_smoothing and x.ndim == 2 and len(x)
+        if self.plain:
+            return self._plain_forward(x, target, reduction)
         n_classes = x.shape[1]
         if weight is not None:
             weight = weight.astype(x.dtype, copy=False)
@@ -85,6 +92,33 @@ class CrossEntropy(Function):
         self.eps = eps
         return _reduce(self, loss, wy, reduction)
 
+    def _plain_forward(self, x, target, reduction):
+        """The common case, (N, C) logits and N class targets, none ignored, no weights or smoothing:
+        the same arithmetic as the general path with its masks and weights of 1 left out."""
+        index = (np.arange(len(x)), target)
+        shifted = x - x.max(axis=1, keepdims=True)
+        e = np.exp(shifted)
+        s = e.sum(axis=1, keepdims=True)
+        loss = np.log(s[:, 0])
+        loss -= shifted[index]
+        e /= s
+        self.saved = (e, index)
+        self.reduction = reduction
+        if reduction == "none":
+            return loss
+        total = loss.sum()
+        if reduction == "sum":
+            return total
+        self.total = np.asarray(len(x), dtype=x.dtype)
+        return total / self.total
+
+    def _plain_backward(self, g):
+        p, index = self.saved
+        c = g / self.total if self.reduction == "mean" else g
+        grad = p * (c[:, None] if c.ndim else c)
+        grad[index] -= c
+        return grad, None
+
     @staticmethod
     def _class_shape(weight, ndim):
         return weight.reshape((1, weight.shape[0]) + (1,) * (ndim - 2))
@@ -92,6 +126,8 @@ class CrossEntropy(Function):
     def backward(self, g):
         # d loss_i / d x_i = softmax_i * sum(q_i) - q_i, where q_i is the target distribution of sample i:
         # (1 - eps) w_y one-hot(y) + eps / C * w (it sums to 1 only without weights)
+        if self.plain:
+            return self._plain_backward(g)
         p, index, valid, wy, weight = self.saved
         eps, n_classes = self.eps, p.shape[1]
         c = _coefficient(self, g)
