@@ -240,19 +240,24 @@ def test_state_dict_mismatch_errors():
         optim.SGD(ps, lr=0.1).load_state_dict({"state": {}})
 
 
-def test_updates_are_in_place_and_leave_grads_alone():
+@pytest.mark.parametrize("fused", [True, False])
+def test_updates_are_in_place_and_leave_grads_alone(fused):
     for name, kwargs in CASES:
         ps = cr_params()
-        arrays = [p.data for p in ps]
         opt = getattr(optim, name)(ps, **kwargs)
-        for _ in range(3):
+        opt.fused = fused
+        for step in range(3):
             opt.zero_grad()
             cr_loss(ps).backward()
             grads = [p.grad.data.copy() for p in ps]
             opt.step()
+            if step == 0:  # the first fused step moves the parameters into one buffer; from then on, in place
+                arrays = [p.data for p in ps]
             for p, g in zip(ps, grads):
                 np.testing.assert_array_equal(p.grad.data, g)
         assert all(p.data is a for p, a in zip(ps, arrays)), name
+        if fused:
+            assert all(p.data.base is ps[0].data.base is not None for p in ps), name
 
 
 def test_zero_grad_and_closure():

@@ -25,6 +25,7 @@ from ..errors import ArgumentError, DTypeError, ShapeError, StateDictError
 from ..tensor import Tensor
 
 _NAME_KEYS = ("params", "param_names")
+_FLAT_MEAN_SIZE = 16384  # flat updates for groups whose parameters average at most this many elements
 
 
 def _plain(value):
@@ -64,6 +65,81 @@ def _saved(value):
     return copy.deepcopy(value)
 
 
+class _FlatGroup:
+    """A parameter group held in flat buffers: the parameters, a gradient buffer and the state arrays.
+
+    ``param`` is one array holding every parameter of the group (each ``p.data`` becomes a view
+    of it); ``state`` has the per-parameter state's keys, with one flat array per array entry
+    (each parameter's state entry is a view of it) and the common value of scalar entries.
+    """
+
+    def __init__(self, params, param, state):
+        self.param = param
+        self.grad = array_module(param).empty_like(param)
+        self.state = state
+        self.views = [p.data for p in params]
+        self.shared = {}  # state key -> (the flat array the parameters' entries are views of, the views)
+
+    @classmethod
+    def build(cls, params, states):
+        """Move ``params`` and their state into flat buffers, or None where they differ in dtype, device or state."""
+        first = params[0].data
+        xp = array_module(first)
+        if any(p.data.dtype != first.dtype or array_module(p.data) is not xp for p in params):
+            return None
+        keys = set(states[params[0]]) if params[0] in states else set()
+        per_param = [states[p] if p in states else {} for p in params]
+        if any(set(s) != keys for s in per_param):
+            return None
+        state = {}
+        for k in keys:
+            values = [s[k] for s in per_param]
+            if all(isinstance(v, xp.ndarray) and v.shape == p.data.shape for v, p in zip(values, params)):
+                state[k] = xp.concatenate([v.reshape(-1) for v in values]).astype(first.dtype, copy=False)
+            elif all(not hasattr(v, "shape") and v == values[0] for v in values):
+                state[k] = values[0]
+            else:
+                return None
+        param = xp.concatenate([p.data.reshape(-1) for p in params])
+        start = 0
+        for p in params:
+            p.data = param[start : start + p.data.size].reshape(p.data.shape)
+            start += p.data.size
+        flat = cls(params, param, state)
+        flat.share_state(params, states)
+        return flat
+
+    def current(self, params, states):
+        """True while the parameters and their state are still the views of these buffers."""
+        for i, p in enumerate(params):
+            if p.data is not self.views[i]:
+                return False
+            s = states[p] if p in states else {}
+            if len(s) != len(self.state):
+                return False
+            for k, (_, views) in self.shared.items():
+                if s.get(k) is not views[i]:
+                    return False
+        return True
+
+    def share_state(self, params, states):
+        """Point every parameter's state at the flat state: array entries as views, the others as values."""
+        for k, v in self.state.items():
+            if hasattr(v, "shape"):
+                if k in self.shared and self.shared[k][0] is v:
+                    continue
+                views, start = [], 0
+                for p in params:
+                    views.append(v[start : start + p.data.size].reshape(p.data.shape))
+                    start += p.data.size
+                self.shared[k] = (v, views)
+                for p, view in zip(params, views):
+                    states[p][k] = view
+            else:
+                for p in params:
+                    states[p][k] = v
+
+
 class Optimizer:
     """Base class of all optimisers.
 
@@ -72,7 +148,11 @@ class Optimizer:
     ``{"params": [...], "lr": ..., ...}`` whose options override ``defaults``.
     """
 
+    #: update each parameter group in one go over flat buffers (``_flat_step``); False: parameter by parameter
+    fused = True
+
     def __init__(self, params, defaults):
+        self._flat = {}  # parameter group index -> _FlatGroup
         self.defaults = dict(defaults)
         self._check_options(self.defaults, "")
         self.state = defaultdict(dict)
@@ -198,21 +278,58 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        for group in self.param_groups:
+        for index, group in enumerate(self.param_groups):
             options = {k: _plain(v) for k, v in group.items() if k not in _NAME_KEYS}
-            for p in group["params"]:
+            params = group["params"]
+            if self.fused and len(params) > 1 and self._flat_step(index, params, options):
+                continue
+            for p in params:
                 if p.grad is None:
                     continue
-                g = p.grad.data if isinstance(p.grad, Tensor) else np.asarray(p.grad)
-                if g.shape != p.data.shape:
-                    raise ShapeError(
-                        f"{type(self).__name__}.step: a parameter of shape {p.data.shape} has a gradient of shape "
-                        f"{g.shape}"
-                    )
-                if g.dtype != p.data.dtype:
-                    g = g.astype(p.data.dtype)
-                self.update(p.data, g, self.state[p], options)
+                self.update(p.data, self._grad(p), self.state[p], options)
         return loss
+
+    def _grad(self, p):
+        """``p``'s gradient as an array of its dtype, checked against its shape."""
+        g = p.grad.data if isinstance(p.grad, Tensor) else np.asarray(p.grad)
+        if g.shape != p.data.shape:
+            raise ShapeError(
+                f"{type(self).__name__}.step: a parameter of shape {p.data.shape} has a gradient of shape {g.shape}"
+            )
+        return g if g.dtype == p.data.dtype else g.astype(p.data.dtype)
+
+    def _flat_step(self, index, params, options):
+        """One ``update`` over a whole parameter group, on flat buffers; False where it does not apply.
+
+        Every update is elementwise, so applying it once to the concatenation of a group's
+        parameters, gradients and state is the same arithmetic as applying it to each parameter,
+        with a few large NumPy calls instead of a few per parameter. That pays for groups of many
+        small parameters (biases, normalisation layers, small networks: 2-3x faster); where the
+        parameters average more than ``_FLAT_MEAN_SIZE`` elements the update is bound by memory
+        traffic and gathering the gradients would cost more than it saves. The parameters and the state
+        arrays live in the flat buffers (each ``p.data`` and each state entry is a view of them);
+        the gradients are gathered into one buffer, one copy. It applies when every parameter of
+        the group has a gradient; otherwise the parameters are updated one by one.
+        """
+        flat = self._flat.get(index)
+        if flat is False:
+            return False
+        if flat is None and sum(p.data.size for p in params) > _FLAT_MEAN_SIZE * len(params):
+            self._flat[index] = False  # large parameters: the update is bound by memory, not by calls
+            return False
+        for p in params:
+            if p.grad is None:
+                return False
+        if flat is None or not flat.current(params, self.state):
+            flat = _FlatGroup.build(params, self.state)
+            if flat is None:
+                return False
+            self._flat[index] = flat
+        grads = [self._grad(p).reshape(-1) for p in params]
+        array_module(flat.param).concatenate(grads, out=flat.grad)
+        self.update(flat.param, flat.grad, flat.state, options)
+        flat.share_state(params, self.state)
+        return True
 
     def zero_grad(self, set_to_none=True):
         """Forget the gradients (``set_to_none``) or set them to zero in place."""
@@ -300,6 +417,7 @@ class Optimizer:
             new_groups.append(s)
         self.param_groups = new_groups
         self.state = state
+        self._flat = {}
 
     # ---- description -------------------------------------------------------------------------
 
