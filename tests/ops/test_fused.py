@@ -58,10 +58,10 @@ def _rng(seed=0):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape", [(5, 7), (2, 3, 7)])
-def test_linear_equals_matmul_plus_bias(dtype, shape):
+@pytest.mark.parametrize("shape,out", [((5, 7), 4), ((2, 3, 7), 4), ((3, 300), 8)])  # the last: W @ x.T
+def test_linear_equals_matmul_plus_bias(dtype, shape, out):
     r = _rng()
-    x, w, b = r.standard_normal(shape), r.standard_normal((4, 7)), r.standard_normal(4)
+    x, w, b = r.standard_normal(shape), r.standard_normal((out, shape[-1])), r.standard_normal(out)
     _check(F.linear, lambda x, w, b: x @ w.T + b, TF.linear, [x, w, b], dtype)
     _check(lambda x, w: F.linear(x, w), lambda x, w: x @ w.T, lambda x, w: TF.linear(x, w),
            [x, w], dtype)

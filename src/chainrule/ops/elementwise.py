@@ -237,8 +237,9 @@ class ReLU(Function):
         return out
 
     def backward(self, g):
-        # from the saved output: out > 0 exactly where x > 0 (gradient 0 at x = 0, as PyTorch)
-        return g * (self.saved[0] > 0)
+        # from the saved output: out > 0 exactly where x > 0 (gradient 0 at x = 0, as PyTorch); the mask
+        # is cast inside the multiply's loop (faster than NumPy's default mixed-type float * bool)
+        return np.multiply(g, self.saved[0] > 0, dtype=g.dtype)
 
 
 class LeakyReLU(Function):
