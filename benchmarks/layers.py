@@ -8,29 +8,25 @@ the bias are all computed, for a fixed random upstream gradient):
 
 Both libraries use the same number of threads: NumPy's BLAS takes its count from
 OPENBLAS_NUM_THREADS (or OMP_NUM_THREADS) when set, else uses every core this process may
-use, and PyTorch is set to the same count. The contenders alternate round by round and the
+use (``--threads N`` sets it), and PyTorch is set to the same count. The contenders alternate round by round and the
 medians over rounds are printed, in ms per step, with the ratio to PyTorch.
 
-    python -m benchmarks.layers [--rounds 7] [--reps 0 (auto)]
+    python -m benchmarks.layers [--rounds 7] [--reps 0 (auto)] [--threads N] [--quick]
     OPENBLAS_NUM_THREADS=1 python -m benchmarks.layers     # one thread each (steadier on a busy machine)
 """
 
 import argparse
-import os
 import time
 
 import numpy as np
 
+from .common import add_threads_argument, blas_threads, table, threads_text, use_threads
+
 
 def _threads():
-    """The thread count of NumPy's BLAS (OpenBLAS reads these variables when NumPy is imported)."""
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
-        if os.environ.get(var, "").isdigit() and int(os.environ[var]) > 0:
-            return int(os.environ[var])
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+    """The thread count of NumPy's BLAS now (OPENBLAS_NUM_THREADS / OMP_NUM_THREADS when NumPy was imported,
+    else every core this process may use, unless limited since by threadpoolctl)."""
+    return blas_threads()
 
 
 def _time_ms(step, reps):
@@ -89,24 +85,26 @@ def _case(name, cr_layer, torch_layer, x_shape, reps, rounds, seed=0):
     med = {k: float(np.median(v)) for k, v in results.items()}
     print(f"{name}: input {x_shape}, forward + backward (input, weight, bias), {rounds} rounds x {reps} reps, medians")
     for k, m in med.items():
-        print(f"  {k:10s} {m:8.3f} ms/step   ({m / med['pytorch']:.2f}x PyTorch's time)")
-    return med
+        print(f"  {k:10s} {m:8.3f} ms/step   ({m / med['pytorch']:.2f}x PyTorch's time)", flush=True)
+    return {"name": name, "input": x_shape, "reps": reps, "ms": med}
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=0, help="rounds (default 7; quick 3)")
     parser.add_argument("--reps", type=int, default=0, help="steps per round and contender (0: about 0.2 s)")
+    parser.add_argument("--quick", action="store_true", help="a short run: fewer rounds")
+    add_threads_argument(parser)
     args = parser.parse_args(argv)
+    args.rounds = args.rounds or (3 if args.quick else 7)
 
     import torch
 
     import chainrule as cr
     from chainrule import nn
 
-    threads = _threads()
-    torch.set_num_threads(threads)
-    print(f"{threads} threads (PyTorch {torch.__version__}, NumPy {np.__version__}), float32")
+    threads = use_threads(args.threads)
+    print(f"{threads_text(threads)} (PyTorch {torch.__version__}, NumPy {np.__version__}), float32")
     cr.manual_seed(0)
     results = {
         "linear": _case(
@@ -121,7 +119,26 @@ def main(argv=None):
             args.rounds,
         ),
     }
-    return results
+    return {"threads": threads, "rounds": args.rounds, "cases": results}
+
+
+def markdown(results):
+    rows = []
+    for r in results["cases"].values():
+        ms = r["ms"]
+        rows.append(
+            (
+                f"{r['name']}, input {r['input']}",
+                f"{ms['chainrule']:.3f} ms",
+                f"{ms['pytorch']:.3f} ms",
+                f"{ms['pytorch'] / ms['chainrule']:.2f}x",
+            )
+        )
+    return (
+        f"Forward + backward (gradients of the input, the weight and the bias) of one layer; "
+        f"{threads_text(results['threads'])}; median of {results['rounds']} rounds of about 0.2 s each.\n\n"
+        + table(["layer", "chainrule", "PyTorch", "chainrule's speed vs PyTorch"], rows)
+    )
 
 
 if __name__ == "__main__":

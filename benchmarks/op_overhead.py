@@ -7,15 +7,18 @@ the time is almost all per-op overhead: building the graph, walking it back and
 calling into NumPy or ATen. The plain-NumPy line is the same arithmetic (forward
 and hand-written backward) with no autograd at all: a floor for a NumPy library.
 
-    python -m benchmarks.op_overhead [--rounds 7] [--reps 2000]
+    python -m benchmarks.op_overhead [--rounds 7] [--reps 2000] [--quick]
 
-Prints microseconds per op (medians over rounds) and the ratio to PyTorch.
+Prints microseconds per op (medians over rounds) and the ratio to PyTorch. PyTorch runs with one
+thread here whatever the other benchmarks use (the tensors are tiny); its thread count is restored after.
 """
 
 import argparse
 import time
 
 import numpy as np
+
+from .common import table
 
 N_BLOCKS = 4  # each block: mul, add, tanh, sub  -> 16 elementwise ops, plus the final sum
 N_OPS = 4 * N_BLOCKS + 1
@@ -59,10 +62,25 @@ def time_per_op(step, reps):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--reps", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=0, help="rounds (default 7; quick 5)")
+    parser.add_argument(
+        "--reps", type=int, default=0, help="forward + backward passes per round (default 2000; quick 500)"
+    )
+    parser.add_argument("--quick", action="store_true", help="a short run: fewer rounds and passes")
     args = parser.parse_args(argv)
+    args.rounds = args.rounds or (5 if args.quick else 7)
+    args.reps = args.reps or (500 if args.quick else 2000)
 
+    import torch
+
+    threads = torch.get_num_threads()
+    try:
+        return _main(args)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _main(args):
     import torch
 
     import chainrule as cr
@@ -104,12 +122,29 @@ def main(argv=None):
         for name, f in order:
             results[name].append(time_per_op(f, args.reps))
     med = {k: float(np.median(v)) for k, v in results.items()}
-    print(f"Per-op overhead, forward + backward, (4, 4) float32, chain of {N_OPS} ops "
-          f"({args.rounds} rounds x {args.reps} reps, medians)")
+    print(
+        f"Per-op overhead, forward + backward, (4, 4) float32, chain of {N_OPS} ops "
+        f"({args.rounds} rounds x {args.reps} reps, medians)"
+    )
     for name, m in med.items():
         print(f"  {name:22s} {m:6.2f} us/op   ({m / med['pytorch']:.2f}x PyTorch's time)")
-    print(f"  chainrule is {med['pytorch'] / med['chainrule']:.2f}x faster than PyTorch per op")
-    return med
+    print(f"  chainrule is {med['pytorch'] / med['chainrule']:.2f}x faster than PyTorch per op", flush=True)
+    return {"rounds": args.rounds, "reps": args.reps, "us_per_op": med}
+
+
+NAMES = {"chainrule": "chainrule", "pytorch": "PyTorch", "numpy (hand-written)": "NumPy, hand-written backward"}
+
+
+def markdown(results):
+    med = results["us_per_op"]
+    rows = [(NAMES.get(k, k), f"{m:.2f}", f"{med['pytorch'] / m:.2f}x") for k, m in med.items()]
+    return (
+        f"Forward + backward of a chain of {N_OPS} ops (mul, add, tanh, subtract a number, four times; then a "
+        f"sum) on (4, 4) float32 tensors, time per op; PyTorch on one thread; median of {results['rounds']} "
+        f"rounds x {results['reps']} passes. The NumPy line is the same arithmetic with the backward written "
+        "by hand (no graph): the floor for any NumPy library.\n\n"
+        + table(["contender", "us per op", "speed vs PyTorch"], rows)
+    )
 
 
 if __name__ == "__main__":
