@@ -9,12 +9,14 @@ so graphs of any depth work), handing each node the sum of the gradients of its
 output and passing what its ``backward`` returns on to its parents.
 """
 
-from heapq import heappop, heappush, heappushpop
+from heapq import heappop, heappush, heapreplace
 
 import numpy as np
 
 from ..errors import BackwardError, ShapeError
 from . import function as _function
+
+_ndarray = np.ndarray
 
 
 def unbroadcast(grad, shape):
@@ -65,6 +67,7 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
             if r._ctx is not None:
                 heappush(heap, (-key.seq, key))
     free = not retain_graph
+    sums = set()  # ids of the leaf gradients this function has made as sums (each kept alive in grads)
     captured = {}
     if capture is not None:
         captured = {t._ctx: None for t in capture if t._ctx is not None}
@@ -72,8 +75,8 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
     # A node is made after all of its inputs, so handling nodes from the newest to the oldest
     # handles each one after every node that used its output: its gradient is then complete.
     node = heappop(heap)[1] if heap else None
+    g = grads.pop(node) if node is not None else None
     while node is not None:
-        g = grads.pop(node)
         if captured and node in captured:
             captured[node] = g
         saved = node.saved
@@ -88,7 +91,8 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
             node.saved = None
         if in_grads.__class__ is not tuple:
             in_grads = (in_grads,)
-        nxt = None  # in a chain the next node is this one's only new parent: it skips the heap
+        # in a chain the next node is this one's only new parent: it skips the heap and the dict
+        nxt = nxt_g = None
         for p, ig in zip(node.parents, in_grads):
             if p is None or ig is None:
                 continue
@@ -96,24 +100,33 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
                 if ig.shape != p.data.shape:
                     ig = _fit(node, ig, p.data.shape)
                 prev = grads.get(p)
-                grads[p] = ig if prev is None else prev + ig
+                if prev is None:
+                    grads[p] = ig
+                elif prev.__class__ is _ndarray and id(prev) in sums and prev.dtype == ig.dtype:
+                    prev += ig  # a sum made here, owned by no one else: added to in place
+                else:
+                    grads[p] = prev = prev + ig
+                    sums.add(id(prev))
                 continue
             if ig.shape != p.out_shape:
                 ig = _fit(node, ig, p.out_shape)
-            if p in grads:
+            if p is nxt:
+                nxt_g = nxt_g + ig
+            elif p in grads:
                 grads[p] = grads[p] + ig
+            elif nxt is None:
+                nxt, nxt_g = p, ig
             else:
                 grads[p] = ig
-                if nxt is None:
-                    nxt = p
-                else:
-                    heappush(heap, (-p.seq, p))
-        if nxt is None:
-            node = heappop(heap)[1] if heap else None
-        elif heap:
-            node = heappushpop(heap, (-nxt.seq, nxt))[1]
-        else:
-            node = nxt
+                heappush(heap, (-p.seq, p))
+        if nxt is not None and heap and heap[0][0] < -nxt.seq:  # a newer node waits: it goes first
+            grads[nxt] = nxt_g
+            nxt = heapreplace(heap, (-nxt.seq, nxt))[1]
+            nxt_g = grads.pop(nxt)
+        elif nxt is None and heap:
+            nxt = heappop(heap)[1]
+            nxt_g = grads.pop(nxt)
+        node, g = nxt, nxt_g
 
     # Only leaves are left in ``grads``: their gradients are complete.
     if capture is not None:
