@@ -25,3 +25,13 @@ def test_set_and_get_num_threads():
 def test_bad_thread_count(bad):
     with pytest.raises(cr.errors.ArgumentError, match="set_num_threads"):
         cr.set_num_threads(bad)
+
+
+def test_keep_freed_memory_sets_the_c_library_allocator_on_glibc():
+    import platform
+
+    from chainrule.backend import keep_freed_memory
+
+    expected = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
+    assert keep_freed_memory() is expected
+    assert keep_freed_memory() is expected  # idempotent

