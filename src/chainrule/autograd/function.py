@@ -109,11 +109,12 @@ class Function:
 
     # the graph's bookkeeping lives in slots (a node is made for every op); an op's own values
     # (saved arrays, axes, shapes) go in the instance dict, made only when an op stores one
-    __slots__ = ("parents", "needs_input_grad", "seq", "out_shape", "__dict__", "__weakref__")
+    __slots__ = ("parents", "needs_input_grad", "seq", "out_shape", "saved", "__dict__", "__weakref__")
 
     broadcasts = False  # True: backward may return gradients in the broadcast shape
     promotes = True  # False: a float64 result from float32 inputs is wanted (see _fix_output)
-    saved = ()  # arrays kept for backward; freed by the engine (set to None) after use
+    # ``saved``: the arrays kept for backward, () until the forward stores some; the engine frees
+    # them (sets None) after use. A slot, as the graph's fields, so most ops never make a __dict__.
 
     @classmethod
     def apply(cls, *inputs, **options):
@@ -124,6 +125,7 @@ class Function:
             return apply2(cls, inputs[0], inputs[1], options)
         Tensor = _Tensor
         ctx = _new(cls)
+        ctx.saved = ()
         # each input's parent: the node that made it, the leaf itself, or None if it needs no gradient
         parents = tuple(
             (t._ctx or t) if isinstance(t, Tensor) and t._requires_grad and _grad_enabled else None for t in inputs
@@ -162,6 +164,7 @@ class Function:
 def apply1(cls, a, options=None):
     """``cls.apply(a, **options)`` for a Tensor ``a``."""
     ctx = _new(cls)
+    ctx.saved = ()
     record = a._requires_grad and _grad_enabled
     ctx.needs_input_grad = _TRUE1 if record else _FALSE1
     try:
@@ -188,6 +191,7 @@ def apply1(cls, a, options=None):
 def apply2(cls, a, b, options=None):
     """``cls.apply(a, b, **options)``; either input may be a Tensor or a constant."""
     ctx = _new(cls)
+    ctx.saved = ()
     pa = pb = None
     if isinstance(a, _Tensor):
         if a._requires_grad:

@@ -6,6 +6,12 @@ its own options, and writes ``update(param, grad, state, group)``: one parameter
 update, in place on the NumPy array ``param``, from the gradient array ``grad`` (which it
 must never modify: other code may read ``p.grad``).
 
+Groups of small parameters are updated in one go over flat buffers (``Optimizer._flat_step``):
+the first step moves such a group's parameters into one array, each ``p.data`` becoming a view
+of it, so an array taken from ``p.data`` before that first step no longer follows the
+parameter (take it after, or read ``p.data`` when needed). Set ``opt.fused = False`` to update
+parameter by parameter instead; the arithmetic is the same.
+
 The state dict has PyTorch's layout: ``{"state": {index: {...}}, "param_groups": [{...,
 "params": [index, ...]}]}``, parameters referenced by their position across the groups,
 state arrays as NumPy arrays (copies) and ``step`` as a Python int.
