@@ -31,7 +31,17 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from . import memory
-from .common import add_threads_argument, alternate, median, rate, ratio, table, threads_text, use_threads
+from .common import (
+    add_threads_argument,
+    alternate,
+    median,
+    rate,
+    ratio,
+    table,
+    threads_text,
+    torch_training,
+    use_threads,
+)
 from .train_mlp import check_same
 
 LR, MOMENTUM = 0.01, 0.9
@@ -60,12 +70,9 @@ def init_weights(seed=0):
     return out
 
 
-def _chainrule_contender(X, y, weights):
-    import chainrule as cr
-    from chainrule import nn, optim
-    from chainrule.train import Trainer
-
-    model = nn.Sequential(
+def lenet(nn):
+    """The LeNet-5-like network, built from ``nn`` (chainrule.nn or torch.nn: the same names and arguments)."""
+    return nn.Sequential(
         nn.Conv2d(1, 6, 5, padding=2),
         nn.ReLU(),
         nn.MaxPool2d(2),
@@ -79,6 +86,14 @@ def _chainrule_contender(X, y, weights):
         nn.ReLU(),
         nn.Linear(84, 10),
     )
+
+
+def _chainrule_contender(X, y, weights):
+    import chainrule as cr
+    from chainrule import nn, optim
+    from chainrule.train import Trainer
+
+    model = lenet(nn)
     model.load_state_dict(weights)
     trainer = Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM))
 
@@ -96,42 +111,11 @@ def _torch_contender(X, y, weights):
     import torch
     from torch import nn
 
-    model = nn.Sequential(
-        nn.Conv2d(1, 6, 5, padding=2),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Conv2d(6, 16, 5),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(400, 120),
-        nn.ReLU(),
-        nn.Linear(120, 84),
-        nn.ReLU(),
-        nn.Linear(84, 10),
-    )
+    model = lenet(nn)
     model.load_state_dict({k: torch.tensor(v) for k, v in weights.items()})
     opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
     loss_fn = nn.CrossEntropyLoss()
-    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
-
-    def one(xb, yb):
-        opt.zero_grad()
-        loss_fn(model(xb), yb).backward()
-        opt.step()
-
-    def epoch(batch_size, seed):
-        g = torch.Generator().manual_seed(seed)
-        order = torch.randperm(len(Xt), generator=g)
-        for s in range(0, len(Xt), batch_size):
-            idx = order[s : s + batch_size]
-            one(Xt[idx], yt[idx])
-
-    def step(xb, yb):
-        one(torch.from_numpy(xb), torch.from_numpy(yb))
-        return {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
-
-    return epoch, step
+    return torch_training(model, opt, loss_fn, X, y)
 
 
 # ---- the NumPy reference: (C, N, H, W) layout throughout the convolutional part ----

@@ -218,3 +218,30 @@ def mib(n):
 
 def command_line():
     return " ".join(["python", "-m", "benchmarks", *sys.argv[1:]])
+
+
+def torch_training(model, opt, loss_fn, X, y):
+    """The usual PyTorch loop over ``randperm`` batches, as the (epoch, step) pair the training cases time:
+    ``epoch(batch_size, seed)`` runs one shuffled epoch over (X, y); ``step(xb, yb)`` one update, returning
+    the weights (NumPy copies) for the check that the contenders compute the same thing."""
+    import torch
+
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+
+    def one(xb, yb):
+        opt.zero_grad()
+        loss_fn(model(xb), yb).backward()
+        opt.step()
+
+    def epoch(batch_size, seed):
+        g = torch.Generator().manual_seed(seed)
+        order = torch.randperm(len(Xt), generator=g)
+        for s in range(0, len(Xt), batch_size):
+            idx = order[s : s + batch_size]
+            one(Xt[idx], yt[idx])
+
+    def step(xb, yb):
+        one(torch.from_numpy(xb), torch.from_numpy(yb))
+        return {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
+
+    return epoch, step

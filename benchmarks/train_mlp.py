@@ -31,7 +31,17 @@ import warnings
 import numpy as np
 
 from . import memory
-from .common import add_threads_argument, alternate, median, rate, ratio, table, threads_text, use_threads
+from .common import (
+    add_threads_argument,
+    alternate,
+    median,
+    rate,
+    ratio,
+    table,
+    threads_text,
+    torch_training,
+    use_threads,
+)
 
 SIZES = (784, 256, 128, 10)
 KEYS = ["0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"]
@@ -95,25 +105,7 @@ def _torch_contender(X, y, weights, optimizer):
     else:
         opt = torch.optim.Adam(model.parameters(), lr=LR["adam"], betas=BETAS, eps=EPS)
     loss_fn = torch.nn.CrossEntropyLoss()
-    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
-
-    def one(xb, yb):
-        opt.zero_grad()
-        loss_fn(model(xb), yb).backward()
-        opt.step()
-
-    def epoch(batch_size, seed):
-        g = torch.Generator().manual_seed(seed)
-        order = torch.randperm(len(Xt), generator=g)
-        for s in range(0, len(Xt), batch_size):
-            idx = order[s : s + batch_size]
-            one(Xt[idx], yt[idx])
-
-    def step(xb, yb):
-        one(torch.from_numpy(xb), torch.from_numpy(yb))
-        return {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
-
-    return epoch, step
+    return torch_training(model, opt, loss_fn, X, y)
 
 
 def numpy_updater(params, optimizer, lr=None):

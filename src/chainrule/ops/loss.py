@@ -34,7 +34,8 @@ def _class_weights(target, weight, ignore_index, dtype):
 
 
 def _reduce(self, loss, wy, reduction):
-    """Reduce per-target losses; remember the scale of the reduction for the backward."""
+    """Reduce per-target losses; remember the scale of the reduction for the backward. ``wy``: the targets'
+    weights (or their total)."""
     self.reduction = reduction
     if reduction == "none":
         return loss
@@ -103,14 +104,7 @@ class CrossEntropy(Function):
         loss -= shifted[index]
         e /= s
         self.saved = (e, index)
-        self.reduction = reduction
-        if reduction == "none":
-            return loss
-        total = loss.sum()
-        if reduction == "sum":
-            return total
-        self.total = np.asarray(len(x), dtype=x.dtype)
-        return total / self.total
+        return _reduce(self, loss, np.asarray(len(x), dtype=x.dtype), reduction)  # every target weighs 1
 
     def _plain_backward(self, g):
         p, index = self.saved
