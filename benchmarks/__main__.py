@@ -1,7 +1,7 @@
 """Run every benchmark and write one Markdown file of results.
 
-    python -m benchmarks                      # everything: 5-15 minutes on 2 cores (about 3 with --threads 1)
-    python -m benchmarks --quick              # a short run (fewer samples and rounds), a couple of minutes
+    python -m benchmarks                      # everything: 3-4 minutes on 2 idle cores, longer when busy
+    python -m benchmarks --quick              # a short run (fewer samples and rounds), under a minute
     python -m benchmarks --only mlp,cnn       # some cases only (names: see --help)
     python -m benchmarks --threads 1          # NumPy's BLAS and PyTorch both on 1 thread
     python -m benchmarks --output PATH        # default benchmarks/RESULTS.md
