@@ -167,12 +167,15 @@ class Tensor:
                 "with requires_grad=True (and not under no_grad())"
             )
         if gradient is None:
-            if self.data.size != 1:
+            data = self.data
+            if data.size != 1:
                 raise BackwardError(
                     f"backward: grad can be implicitly created only for scalar outputs, but this tensor "
                     f"has shape {self.shape}; pass gradient= with that shape"
                 )
-            g = np.array(1, dtype=self.dtype).reshape(self.shape)  # np.ones costs 3x more
+            g = np.array(1, dtype=data.dtype)  # np.ones costs 3x more
+            if data.ndim:
+                g = g.reshape(data.shape)
         else:
             g = np.array(_raw(gradient), dtype=self.dtype)
             if g.shape != self.shape:
