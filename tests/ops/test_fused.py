@@ -265,3 +265,14 @@ def test_large_parameters_are_updated_one_by_one():
     opt.step()
     assert all(p.data is a for p, a in zip(ps, arrays))
     np.testing.assert_allclose(ps[0].data, 0.9)
+
+
+def test_flat_update_follows_a_parameter_added_to_the_group():
+    ps = _params()
+    opt = optim.SGD(ps[:3], lr=0.1, momentum=0.9)
+    _loss(ps).backward()
+    opt.step()
+    opt.param_groups[0]["params"].append(ps[3])  # as PyTorch allows: the group's list changed in place
+    before = ps[3].data.copy()
+    opt.step()
+    np.testing.assert_allclose(ps[3].data, before - 0.1 * ps[3].grad.data)

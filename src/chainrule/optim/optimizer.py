@@ -117,6 +117,8 @@ class _FlatGroup:
 
     def current(self, params, states):
         """True while the parameters and their state are still the views of these buffers."""
+        if len(params) != len(self.views):  # the group's list was changed
+            return False
         for i, p in enumerate(params):
             if p.data is not self.views[i]:
                 return False
