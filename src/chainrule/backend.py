@@ -20,6 +20,16 @@ def array_module(a):
     return np
 
 
+def memory_order(a):
+    """``"F"`` for an array stored column-major (only its transpose is C-contiguous), else ``"C"``.
+
+    ``nn.Linear`` keeps its weight (out, in) column-major: see ``ops.nn.Linear``. Code that flattens
+    parameters or makes arrays to go with them (optimisers) keeps their order with this.
+    """
+    flags = a.flags
+    return "F" if flags.f_contiguous and not flags.c_contiguous else "C"
+
+
 def expand_to(a, shape):
     """``broadcast_to(a, shape)``: a view that repeats ``a`` along stretched axes (never write to it).
 

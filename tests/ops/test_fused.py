@@ -166,26 +166,31 @@ OPTIMISERS = [
 SHAPES = [(4, 3), (4,), (2, 4), (2,), (1, 2, 3)]
 
 
-def _params(dtype=np.float32):
+def _params(dtype=np.float32, column_major=False):
+    """Small parameters; with ``column_major`` the matrices are stored column-major (as nn.Linear's weights)."""
     r = _rng(6)
-    return [nn.Parameter(r.standard_normal(s).astype(dtype)) for s in SHAPES]
+    order = "F" if column_major else "C"
+    return [nn.Parameter(np.array(r.standard_normal(s), dtype=dtype, order=order)) for s in SHAPES]
 
 
 def _loss(ps):
     return sum(((p * p).sum() * (0.1 * (i + 1)) + p.sum()) for i, p in enumerate(ps))
 
 
+@pytest.mark.parametrize("column_major", [False, True])
 @pytest.mark.parametrize("name,kwargs", OPTIMISERS)
-def test_flat_update_equals_the_update_parameter_by_parameter_and_pytorch(name, kwargs):
+def test_flat_update_equals_the_update_parameter_by_parameter_and_pytorch(name, kwargs, column_major):
     runs = {}
     for fused in (True, False):
-        ps = _params()
+        ps = _params(column_major=column_major)
+        orders = [p.data.flags.f_contiguous for p in ps]
         opt = getattr(optim, name)(ps, **kwargs)
         opt.fused = fused
         for _ in range(4):
             opt.zero_grad()
             _loss(ps).backward()
             opt.step()
+        assert [p.data.flags.f_contiguous for p in ps] == orders  # the flat buffers keep each memory order
         runs[fused] = ([p.data.copy() for p in ps], opt.state_dict())
     for a, b in zip(runs[True][0], runs[False][0]):
         np.testing.assert_array_equal(a, b)  # the same arithmetic, element by element

@@ -13,6 +13,7 @@ from heapq import heappop, heappush, heapreplace
 
 import numpy as np
 
+from ..backend import memory_order
 from ..errors import BackwardError, ShapeError
 from . import function as _function
 
@@ -140,8 +141,9 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
         if g.dtype != leaf.data.dtype:  # mixed-dtype graphs: the gradient has its leaf's dtype
             g = g.astype(leaf.data.dtype)
         # .grad must own its memory: a pass-through gradient may be shared by several leaves or be a view
+        # (the copy is in the leaf's memory order, so that an optimiser's update runs over both alike)
         if g.base is not None or id(g) in owned:
-            g = g.copy()
+            g = g.copy(order=memory_order(leaf.data))
         owned.add(id(g))
         if leaf.grad is None:
             leaf.grad = Tensor._wrap(g)

@@ -55,15 +55,15 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
 
     with _function.no_grad():
         for i in wrt:
-            flat = xs[i].data.reshape(-1)  # a view: perturbing it perturbs the input
+            data = xs[i].data  # perturbed in place, element by element in row-major order (any memory layout)
             numeric = np.zeros_like(analytic[i])
-            for k in range(flat.size):
-                orig = flat[k]
-                flat[k] = orig + eps
+            for k, index in enumerate(np.ndindex(data.shape)):
+                orig = data[index]
+                data[index] = orig + eps
                 plus = np.concatenate([np.asarray(o.data, dtype=np.float64).ravel() for o in _outputs(fn, xs)])
-                flat[k] = orig - eps
+                data[index] = orig - eps
                 minus = np.concatenate([np.asarray(o.data, dtype=np.float64).ravel() for o in _outputs(fn, xs)])
-                flat[k] = orig
+                data[index] = orig
                 numeric[k] = (plus - minus) / (2 * eps)
             a = analytic[i]
             bad = ~(np.abs(a - numeric) <= atol + rtol * np.abs(numeric))

@@ -26,7 +26,7 @@ from itertools import chain
 import numpy as np
 
 from ..autograd import enable_grad
-from ..backend import array_module
+from ..backend import array_module, memory_order
 from ..errors import ArgumentError, DTypeError, ShapeError, StateDictError
 from ..tensor import Tensor
 
@@ -76,13 +76,16 @@ class _FlatGroup:
 
     ``param`` is one array holding every parameter of the group (each ``p.data`` becomes a view
     of it); ``state`` has the per-parameter state's keys, with one flat array per array entry
-    (each parameter's state entry is a view of it) and the common value of scalar entries.
+    (each parameter's state entry is a view of it) and the common value of scalar entries. Each
+    parameter's piece is in its memory order (``orders``: column-major nn.Linear weights stay so),
+    and its gradient and state are flattened in the same order.
     """
 
-    def __init__(self, params, param, state):
+    def __init__(self, params, param, state, orders):
         self.param = param
         self.grad = array_module(param).empty_like(param)
         self.state = state
+        self.orders = orders
         self.views = [p.data for p in params]
         self.shared = {}  # state key -> (the flat array the parameters' entries are views of, the views)
 
@@ -97,21 +100,23 @@ class _FlatGroup:
         per_param = [states[p] if p in states else {} for p in params]
         if any(set(s) != keys for s in per_param):
             return None
+        orders = [memory_order(p.data) for p in params]
         state = {}
         for k in keys:
             values = [s[k] for s in per_param]
             if all(isinstance(v, xp.ndarray) and v.shape == p.data.shape for v, p in zip(values, params)):
-                state[k] = xp.concatenate([v.reshape(-1) for v in values]).astype(first.dtype, copy=False)
+                flat = [v.ravel(order) for v, order in zip(values, orders)]
+                state[k] = xp.concatenate(flat).astype(first.dtype, copy=False)
             elif all(not hasattr(v, "shape") and v == values[0] for v in values):
                 state[k] = values[0]
             else:
                 return None
-        param = xp.concatenate([p.data.reshape(-1) for p in params])
+        param = xp.concatenate([p.data.ravel(order) for p, order in zip(params, orders)])
         start = 0
-        for p in params:
-            p.data = param[start : start + p.data.size].reshape(p.data.shape)
+        for p, order in zip(params, orders):
+            p.data = param[start : start + p.data.size].reshape(p.data.shape, order=order)
             start += p.data.size
-        flat = cls(params, param, state)
+        flat = cls(params, param, state, orders)
         flat.share_state(params, states)
         return flat
 
@@ -137,8 +142,8 @@ class _FlatGroup:
                 if k in self.shared and self.shared[k][0] is v:
                     continue
                 views, start = [], 0
-                for p in params:
-                    views.append(v[start : start + p.data.size].reshape(p.data.shape))
+                for p, order in zip(params, self.orders):
+                    views.append(v[start : start + p.data.size].reshape(p.data.shape, order=order))
                     start += p.data.size
                 self.shared[k] = (v, views)
                 for p, view in zip(params, views):
@@ -333,7 +338,7 @@ class Optimizer:
             if flat is None:
                 return False
             self._flat[index] = flat
-        grads = [self._grad(p).reshape(-1) for p in params]
+        grads = [self._grad(p).ravel(order) for p, order in zip(params, flat.orders)]
         array_module(flat.param).concatenate(grads, out=flat.grad)
         self.update(flat.param, flat.grad, flat.state, options)
         flat.share_state(params, self.state)
@@ -411,7 +416,8 @@ class Optimizer:
                 elif isinstance(v, np.ndarray):
                     if v.shape != p.data.shape:
                         problems.append(f"state[{key}][{k!r}] has shape {v.shape}, the parameter {p.data.shape}")
-                    own[k] = array_module(p.data).array(v, dtype=p.data.dtype)  # a copy, on the parameter's device
+                    # a copy, on the parameter's device and in its memory order
+                    own[k] = array_module(p.data).array(v, dtype=p.data.dtype, order=memory_order(p.data))
                 else:
                     own[k] = copy.deepcopy(v)
             state[p] = own

@@ -40,7 +40,7 @@ class SGD(Optimizer):
         if momentum != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
-                buf = state["momentum_buffer"] = g.copy()
+                buf = state["momentum_buffer"] = g.copy(order="K")  # in the gradient's (the parameter's) order
             else:
                 buf *= momentum
                 buf += g if o["dampening"] == 0 else (1 - o["dampening"]) * g

@@ -1,0 +1,123 @@
+"""nn.Linear stores its weight column-major (for speed, see ops.nn.Linear); nothing a user sees changes.
+
+The weight keeps PyTorch's shape (out, in), values, initialisation, state dict and files; its gradient
+and the optimisers' state for it share its memory order, through training, loads and saves.
+"""
+
+import numpy as np
+import pytest
+import torch
+from safetensors.numpy import load_file
+
+import chainrule as cr
+import chainrule.functional as F
+from chainrule import nn, optim
+from chainrule.autograd import gradcheck
+
+
+def column_major(a):
+    return a.flags.f_contiguous and not a.flags.c_contiguous
+
+
+def _data(n=16, features=300, seed=0):
+    r = np.random.default_rng(seed)
+    return r.standard_normal((n, features)).astype(np.float32), r.integers(0, 3, n)
+
+
+@pytest.mark.parametrize("hidden", [4, 200])  # small layers: flat optimiser buffers; large: one by one
+def test_training_keeps_the_layout_and_matches_pytorch(hidden):
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Linear(300, hidden), nn.ReLU(), nn.Linear(hidden, 3))
+    assert all(column_major(m.weight.data) for m in (model[0], model[2]))
+    assert model[0].weight.shape == (hidden, 300)
+    tmodel = torch.nn.Sequential(torch.nn.Linear(300, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 3))
+    tmodel.load_state_dict({k: torch.tensor(v) for k, v in model.state_dict().items()})
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    topt = torch.optim.SGD(tmodel.parameters(), lr=0.1, momentum=0.9)
+    X, y = _data()
+    for step in range(3):
+        xb, yb = X[5 * step : 5 * step + 8], y[5 * step : 5 * step + 8]
+        opt.zero_grad()
+        nn.CrossEntropyLoss()(model(cr.tensor(xb)), cr.tensor(yb)).backward()
+        assert column_major(model[0].weight.grad.data)
+        opt.step()
+        topt.zero_grad()
+        torch.nn.CrossEntropyLoss()(tmodel(torch.tensor(xb)), torch.tensor(yb)).backward()
+        topt.step()
+    for m in (model[0], model[2]):
+        assert column_major(m.weight.data)
+        assert column_major(opt.state[m.weight]["momentum_buffer"])
+    for k, v in model.state_dict().items():
+        np.testing.assert_allclose(v, tmodel.state_dict()[k].numpy(), rtol=1e-5, atol=1e-6, err_msg=k)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,out", [((5, 7), 4), ((2, 3, 7), 4), ((3, 300), 8), ((7,), 2)])
+def test_linear_gives_the_same_with_either_weight_order(dtype, shape, out):
+    r = np.random.default_rng(1)
+    x, w, b = (r.standard_normal(s).astype(dtype) for s in (shape, (out, shape[-1]), (out,)))
+    upstream = r.standard_normal(shape[:-1] + (out,)).astype(dtype)
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    want = torch.nn.functional.linear(tx, tw, tb)
+    (want * torch.tensor(upstream)).sum().backward()
+    tol = {"rtol": 2e-5, "atol": 2e-5} if dtype == np.float32 else {"rtol": 1e-10, "atol": 1e-12}
+    for order in ("C", "F"):
+        cx, cb = (cr.tensor(a, dtype=dtype, requires_grad=True) for a in (x, b))
+        cw = cr.tensor(np.array(w, order=order), dtype=dtype, requires_grad=True)
+        assert column_major(cw.data) == (order == "F")
+        got = F.linear(cx, cw, cb)
+        np.testing.assert_allclose(got.data, want.detach().numpy(), **tol)
+        (got * cr.tensor(upstream, dtype=dtype)).sum().backward()
+        assert cw.grad.dtype == dtype and column_major(cw.grad.data) == (order == "F")
+        for c, t in ((cx, tx), (cw, tw), (cb, tb)):
+            np.testing.assert_allclose(c.grad.data, t.grad.numpy(), **tol)
+
+
+def test_loads_and_saves_keep_the_values_and_the_layout(tmp_path):
+    model = nn.Sequential(nn.Linear(6, 4), nn.Tanh(), nn.Linear(4, 2))
+    r = np.random.default_rng(2)
+    state = {k: r.standard_normal(v.shape).astype(np.float32) for k, v in model.state_dict().items()}  # C order
+    model.load_state_dict(state)
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(v, state[k])
+    assert column_major(model[0].weight.data)
+
+    path = tmp_path / "m.crm"
+    cr.save(model, path)
+    for k, v in load_file(path).items():  # the file holds the values in PyTorch's (row-major) order
+        np.testing.assert_array_equal(v, state[k])
+    loaded = cr.load(path)
+    assert column_major(loaded[0].weight.data)
+    x = cr.tensor(r.standard_normal((3, 6)).astype(np.float32))
+    np.testing.assert_array_equal(loaded(x).data, model(x).data)
+
+
+def test_optimizer_state_loads_in_the_parameters_order():
+    layer = nn.Linear(300, 100)
+    opt = optim.Adam(layer.parameters(), lr=0.01)
+    layer(cr.tensor(_data()[0])).sum().backward()
+    opt.step()
+    saved = opt.state_dict()
+    assert not column_major(saved["state"][0]["exp_avg"])  # state dicts hold plain C-order copies
+    fresh = optim.Adam(layer.parameters(), lr=0.01)
+    fresh.load_state_dict(saved)
+    for k in ("exp_avg", "exp_avg_sq"):
+        assert column_major(fresh.state[layer.weight][k])
+        np.testing.assert_array_equal(fresh.state[layer.weight][k], opt.state[layer.weight][k])
+
+
+def test_a_gradient_that_arrives_as_a_view_is_copied_in_its_leafs_order():
+    w = nn.Parameter(np.asfortranarray(np.ones((3, 4), np.float32)))
+    (w.T * 2.0).sum().backward()  # the transpose's backward hands back a view
+    assert column_major(w.grad.data)
+    np.testing.assert_array_equal(w.grad.data, 2.0)
+
+
+@pytest.mark.parametrize("shape", [(4, 5), (2, 3, 5), (5,)])
+def test_linear_gradcheck_with_a_column_major_weight(shape):
+    r = np.random.default_rng(3)
+    x = cr.tensor(r.standard_normal(shape), dtype=np.float64, requires_grad=True)
+    w = cr.tensor(np.asfortranarray(r.standard_normal((3, 5))), dtype=np.float64, requires_grad=True)
+    b = cr.tensor(r.standard_normal(3), dtype=np.float64, requires_grad=True)
+    assert column_major(w.data)
+    assert gradcheck(F.linear, (x, w, b))
