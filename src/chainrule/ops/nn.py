@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..autograd.function import Function
-from ..backend import memory_order
+from ..backend import array_module, memory_order
 from ..errors import ShapeError
 from .reduce import normalize_axis
 
@@ -82,8 +82,9 @@ class Linear(Function):
             if n[1]:
                 x2 = x.reshape(-1, x.shape[-1])
                 if memory_order(w) == "F":
-                    gw = np.empty(w.shape, np.result_type(x2, g2), order="F")
-                    np.matmul(x2.T, g2, out=gw.T)
+                    xp = array_module(w)
+                    gw = xp.empty(w.shape, xp.result_type(x2, g2), order="F")
+                    xp.matmul(x2.T, g2, out=gw.T)
                 else:
                     gw = g2.T @ x2
             if len(n) > 2 and n[2]:
