@@ -19,7 +19,7 @@ on the same batches, are checked to give the same weights. Then the contenders a
 the ratio to PyTorch. Unless ``--no-memory``, the peak memory of one SGD epoch at batch 128 is measured
 for each contender in a fresh process (``benchmarks.memory``).
 
-    python -m benchmarks.train_mlp [--optimizer sgd|adam|both] [--samples 60000] [--rounds 5]
+    python -m benchmarks.train_mlp [--optimizer sgd|adam|both] [--samples 60000] [--rounds 7]
                                    [--batch-sizes 32,128,1024] [--threads N] [--quick]
     OPENBLAS_NUM_THREADS=1 python -m benchmarks.train_mlp     # one thread each
 """
@@ -260,7 +260,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--optimizer", choices=("sgd", "adam", "both"), default="both")
     parser.add_argument("--samples", type=int, default=0, help="samples per epoch (default 60,000; quick 6,000)")
-    parser.add_argument("--rounds", type=int, default=0, help="rounds (default 5)")
+    parser.add_argument("--rounds", type=int, default=0, help="rounds (default 7)")
     parser.add_argument("--batch-sizes", default="32,128,1024")
     parser.add_argument("--no-sklearn", action="store_true", help="leave scikit-learn out")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurement")
@@ -268,7 +268,7 @@ def main(argv=None):
     add_threads_argument(parser)
     args = parser.parse_args(argv)
     samples = args.samples or (6_000 if args.quick else 60_000)
-    rounds = args.rounds or 5
+    rounds = args.rounds or 7
     batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
     optimizers = ["sgd", "adam"] if args.optimizer == "both" else [args.optimizer]
 
