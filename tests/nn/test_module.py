@@ -111,6 +111,34 @@ def test_reassigning_replaces_and_none_clears():
         m.sub  # noqa: B018
 
 
+def test_attributes_always_show_the_registered_objects():
+    # parameters, buffers and sub-modules are also plain attributes (a fast lookup): every way of
+    # registering, replacing and removing one keeps the attribute and the tables in step
+    m = nn.Module()
+    m.lin = nn.Linear(2, 2)
+    m.register_parameter("w", nn.Parameter(np.ones(2, dtype=np.float32)))
+    m.register_buffer("stats", cr.tensor(np.zeros(2)))
+    m.add_module("head", nn.Linear(2, 1))
+    assert m.lin is m._modules["lin"] and m.w is m._parameters["w"] and m.stats is m._buffers["stats"]
+    assert m.head is m._modules["head"]
+    m.stats = np.ones(3)
+    assert m.stats is m._buffers["stats"] and m.stats.shape == (3,)
+    m.register_parameter("w", None)
+    assert m.w is None and list(m.state_dict()) == ["stats", "lin.weight", "lin.bias", "head.weight", "head.bias"]
+    m.head = None
+    assert m.head is None and "head" not in dict(m.named_children())
+    del m.lin
+    with pytest.raises(AttributeError):
+        m.lin  # noqa: B018
+    md = nn.ModuleDict({"keys": nn.ReLU(), "a": nn.Tanh()})
+    assert list(md.keys()) == ["keys", "a"]  # a name the class uses keeps the class's meaning
+    del md["a"]
+    assert "a" not in md and not hasattr(md, "a")
+    ml = nn.ModuleList([nn.ReLU(), nn.Tanh()])
+    ml.insert(0, nn.Sigmoid())
+    assert [type(getattr(ml, str(i))).__name__ for i in range(3)] == ["Sigmoid", "ReLU", "Tanh"]
+
+
 def test_register_buffer_persistent_and_not():
     m = nn.Module()
     m.register_buffer("mean", cr.zeros(3))

@@ -77,7 +77,8 @@ class ModuleList(_ListLike):
     def insert(self, index, module):
         items = list(self._modules.values())
         items.insert(index, module)
-        self._modules.clear()
+        for key in list(self._modules):
+            self._forget(key)
         for i, m in enumerate(items):
             self.add_module(str(i), m)
 
@@ -100,7 +101,9 @@ class ModuleDict(Module):
         self.add_module(str(key), module)
 
     def __delitem__(self, key):
-        del self._modules[key]
+        if key not in self._modules:
+            raise KeyError(key)
+        self._forget(key)
 
     def __len__(self):
         return len(self._modules)
