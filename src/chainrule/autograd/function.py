@@ -127,15 +127,23 @@ class Function:
         ctx = _new(cls)
         ctx.saved = ()
         # each input's parent: the node that made it, the leaf itself, or None if it needs no gradient
-        parents = tuple(
-            (t._ctx or t) if isinstance(t, Tensor) and t._requires_grad and _grad_enabled else None for t in inputs
-        )
-        ctx.needs_input_grad = tuple(p is not None for p in parents)
+        arrays, parents, needs = [], [], []
+        for t in inputs:
+            p = None
+            if isinstance(t, Tensor):
+                if t._requires_grad:
+                    p = t._ctx or t
+                t = t.data
+            arrays.append(t)
+            parents.append(p)
+            needs.append(p is not None)
+        record = _grad_enabled and True in needs
+        ctx.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
         try:
-            out = ctx.forward(*[t.data if isinstance(t, Tensor) else t for t in inputs], **options)
+            out = ctx.forward(*arrays, **options)
         except ValueError as e:
             raise _shape_error(cls, inputs, e) from None
-        return _output(ctx, out, inputs, parents if any(ctx.needs_input_grad) else None)
+        return _output(ctx, out, inputs, tuple(parents) if record else None)
 
     @classmethod
     def _shape_message(cls, arrays, err):
