@@ -172,7 +172,9 @@ def _class_target(name, x, target, ignore_index):
             "target.long() (or .astype(np.int64))"
         )
     n_classes = x.shape[1] if x.ndim > 1 else x.shape[0]
-    if raw.size and (raw.min() < 0 or raw.max() >= n_classes):
+    # one reduction checks both ends: viewed as unsigned, a negative target is larger than any class
+    unsigned = raw.view(raw.dtype.str.replace("i", "u")) if raw.dtype.kind == "i" else raw
+    if raw.size and unsigned.max() >= n_classes:
         bad = (raw != ignore_index) & ((raw < 0) | (raw >= n_classes))
         if bad.any():
             raise ArgumentError(

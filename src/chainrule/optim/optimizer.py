@@ -31,6 +31,7 @@ from ..errors import ArgumentError, DTypeError, ShapeError, StateDictError
 from ..tensor import Tensor
 
 _NAME_KEYS = ("params", "param_names")
+_SIMPLE = {int, float, bool, str, type(None)}  # option values that need no conversion
 _FLAT_MEAN_SIZE = 16384  # flat updates for groups whose parameters average at most this many elements
 
 
@@ -292,7 +293,7 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         for index, group in enumerate(self.param_groups):
-            options = {k: _plain(v) for k, v in group.items() if k not in _NAME_KEYS}
+            options = {k: v if v.__class__ in _SIMPLE else _plain(v) for k, v in group.items() if k not in _NAME_KEYS}
             params = group["params"]
             if self.fused and len(params) > 1 and self._flat_step(index, params, options):
                 continue
