@@ -24,7 +24,7 @@ def _data(n=16, features=300, seed=0):
     return r.standard_normal((n, features)).astype(np.float32), r.integers(0, 3, n)
 
 
-@pytest.mark.parametrize("hidden", [4, 200])  # small layers: flat optimiser buffers; large: one by one
+@pytest.mark.parametrize("hidden", [4, 400])  # small layers: flat optimiser buffers; large: one by one
 def test_training_keeps_the_layout_and_matches_pytorch(hidden):
     cr.manual_seed(0)
     model = nn.Sequential(nn.Linear(300, hidden), nn.ReLU(), nn.Linear(hidden, 3))
@@ -44,6 +44,7 @@ def test_training_keeps_the_layout_and_matches_pytorch(hidden):
         topt.zero_grad()
         torch.nn.CrossEntropyLoss()(tmodel(torch.tensor(xb)), torch.tensor(yb)).backward()
         topt.step()
+    assert (0 in opt._flat and opt._flat[0] is not False) == (hidden == 4)  # both paths are exercised
     for m in (model[0], model[2]):
         assert column_major(m.weight.data)
         assert column_major(opt.state[m.weight]["momentum_buffer"])
@@ -121,3 +122,41 @@ def test_linear_gradcheck_with_a_column_major_weight(shape):
     b = cr.tensor(r.standard_normal(3), dtype=np.float64, requires_grad=True)
     assert column_major(w.data)
     assert gradcheck(F.linear, (x, w, b))
+
+
+def _on_a_cache_line(a):
+    return a.__array_interface__["data"][0] % 64 == 0
+
+
+@pytest.mark.parametrize("name,kwargs", [("SGD", {"momentum": 0.9}), ("Adam", {}), ("RMSprop", {"centered": True}),
+                                         ("Adagrad", {})])
+@pytest.mark.parametrize("hidden", [4, 20000])  # flat optimiser buffers, and parameters one by one
+def test_weights_and_optimiser_state_start_on_a_cache_line(name, kwargs, hidden):
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(8, hidden), nn.ReLU(), nn.Linear(hidden, 2))
+    assert _on_a_cache_line(model[0].weight.data) and _on_a_cache_line(model[2].weight.data)
+    opt = getattr(optim, name)(model.parameters(), lr=0.01, **kwargs)
+    model(cr.tensor(np.ones((3, 1, 4, 4), np.float32))).sum().backward()
+    opt.step()
+    for p in (model[0].weight, model[2].weight, model[4].weight):
+        assert _on_a_cache_line(p.data) or hidden == 4  # small groups share one flat buffer, which is aligned
+        for v in opt.state[p].values():
+            if isinstance(v, np.ndarray):
+                assert v.shape == p.shape and (hidden == 4 or _on_a_cache_line(v))
+    if hidden == 4:
+        flat = opt._flat[0]
+        assert all(_on_a_cache_line(a) for a in [flat.param, flat.grad, *(v for v, _ in flat.shared.values())])
+    fresh = getattr(optim, name)(model.parameters(), lr=0.01, **kwargs)
+    fresh.load_state_dict(opt.state_dict())
+    for s in fresh.state.values():
+        assert all(_on_a_cache_line(v) for v in s.values() if isinstance(v, np.ndarray))
+
+
+def test_aligned_arrays_behave_as_numpy_s():
+    from chainrule.backend import empty_aligned
+
+    for shape, order in [((3,), "C"), ((5, 7), "F"), ((2, 3, 4), "C"), ((0, 3), "C")]:
+        a = empty_aligned(shape, np.float64, order)
+        assert a.shape == shape and a.dtype == np.float64 and (a.size == 0 or _on_a_cache_line(a))
+        assert a.flags.f_contiguous if order == "F" else a.flags.c_contiguous
+    with pytest.raises(ValueError, match="negative dimensions"):
+        empty_aligned((2, -1))

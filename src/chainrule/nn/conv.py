@@ -5,9 +5,11 @@ import math
 import numpy as np
 
 from .. import functional as F
+from ..backend import empty_aligned
 from ..errors import ArgumentError
 from ..ops.conv import conv_padding, pair
 from ..registry import register
+from ..tensor import Tensor
 from . import init
 from .module import Module
 from .parameter import Parameter
@@ -43,7 +45,7 @@ class Conv2d(Module):
         self.padding = padding if isinstance(padding, str) else pair(padding, "padding", "Conv2d")
         self.groups = groups
         shape = (out_channels, in_channels // groups, *self.kernel_size)
-        self.weight = Parameter(np.empty(shape, dtype=np.float32))
+        self.weight = Parameter(Tensor._wrap(empty_aligned(shape)))  # on a cache line (see backend.empty_aligned)
         # registered even when absent, so that get_config reports bias=False
         self.register_parameter("bias", Parameter(np.empty(out_channels, dtype=np.float32)) if bias else None)
         self.reset_parameters()

@@ -5,9 +5,11 @@ import math
 import numpy as np
 
 from .. import functional as F
+from ..backend import empty_aligned
 from ..errors import ArgumentError
 from ..random import rng
 from ..registry import register
+from ..tensor import Tensor
 from . import init
 from .module import Module
 from .parameter import Parameter
@@ -28,8 +30,9 @@ class Linear(Module):
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
-        # (out, in) stored column-major: its transpose, the (in, out) kernel, is C-contiguous (see ops.nn.Linear)
-        self.weight = Parameter(np.empty((in_features, out_features), dtype=np.float32).T)
+        # (out, in) stored column-major: its transpose, the (in, out) kernel, is C-contiguous (see ops.nn.Linear);
+        # on a cache line (see backend.empty_aligned)
+        self.weight = Parameter(Tensor._wrap(empty_aligned((in_features, out_features)).T))
         self.register_parameter("bias", Parameter(np.empty(out_features, dtype=np.float32)) if bias else None)
         self.reset_parameters()
 

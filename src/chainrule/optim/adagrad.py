@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ..backend import array_module
+from ..backend import aligned_like
 from ..registry import register
 from .optimizer import Optimizer
 
@@ -37,7 +37,7 @@ class Adagrad(Optimizer):
     def _init_state(p, state, o):
         if not state:
             state["step"] = 0
-            state["sum"] = array_module(p).full_like(p, o["initial_accumulator_value"])
+            state["sum"] = aligned_like(p, o["initial_accumulator_value"])
 
     def update(self, p, g, state, o):
         self._init_state(p, state, o)

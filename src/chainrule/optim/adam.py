@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ..backend import array_module
+from ..backend import aligned_like
 from ..errors import ArgumentError
 from ..registry import register
 from .optimizer import Optimizer, lerp_
@@ -49,10 +49,10 @@ class Adam(Optimizer):
         lr, (beta1, beta2), eps, wd = o["lr"], o["betas"], o["eps"], o["weight_decay"]
         if not state:
             state["step"] = 0
-            state["exp_avg"] = array_module(p).zeros_like(p)
-            state["exp_avg_sq"] = array_module(p).zeros_like(p)
+            state["exp_avg"] = aligned_like(p, 0)
+            state["exp_avg_sq"] = aligned_like(p, 0)
         if o["amsgrad"] and "max_exp_avg_sq" not in state:  # also when amsgrad is switched on later
-            state["max_exp_avg_sq"] = array_module(p).zeros_like(p)
+            state["max_exp_avg_sq"] = aligned_like(p, 0)
         if o["maximize"]:
             g = -g
         state["step"] = step = state["step"] + 1

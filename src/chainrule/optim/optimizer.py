@@ -26,7 +26,7 @@ from itertools import chain
 import numpy as np
 
 from ..autograd import enable_grad
-from ..backend import array_module, memory_order
+from ..backend import aligned_like, array_module, empty_aligned, memory_order
 from ..errors import ArgumentError, DTypeError, ShapeError, StateDictError
 from ..tensor import Tensor
 
@@ -72,6 +72,12 @@ def _saved(value):
     return copy.deepcopy(value)
 
 
+def _joined(xp, pieces, dtype):
+    """The 1-D ``pieces`` one after the other in one new array of ``dtype``, on a cache line."""
+    n = sum(a.size for a in pieces)
+    return xp.concatenate(pieces, out=empty_aligned(n, dtype) if xp is np else xp.empty(n, dtype))
+
+
 class _FlatGroup:
     """A parameter group held in flat buffers: the parameters, a gradient buffer and the state arrays.
 
@@ -84,7 +90,7 @@ class _FlatGroup:
 
     def __init__(self, params, param, state, orders):
         self.param = param
-        self.grad = array_module(param).empty_like(param)
+        self.grad = aligned_like(param)
         self.state = state
         self.orders = orders
         self.views = [p.data for p in params]
@@ -106,13 +112,12 @@ class _FlatGroup:
         for k in keys:
             values = [s[k] for s in per_param]
             if all(isinstance(v, xp.ndarray) and v.shape == p.data.shape for v, p in zip(values, params)):
-                flat = [v.ravel(order) for v, order in zip(values, orders)]
-                state[k] = xp.concatenate(flat).astype(first.dtype, copy=False)
+                state[k] = _joined(xp, [v.ravel(order) for v, order in zip(values, orders)], first.dtype)
             elif all(not hasattr(v, "shape") and v == values[0] for v in values):
                 state[k] = values[0]
             else:
                 return None
-        param = xp.concatenate([p.data.ravel(order) for p, order in zip(params, orders)])
+        param = _joined(xp, [p.data.ravel(order) for p, order in zip(params, orders)], first.dtype)
         start = 0
         for p, order in zip(params, orders):
             p.data = param[start : start + p.data.size].reshape(p.data.shape, order=order)
@@ -417,8 +422,9 @@ class Optimizer:
                 elif isinstance(v, np.ndarray):
                     if v.shape != p.data.shape:
                         problems.append(f"state[{key}][{k!r}] has shape {v.shape}, the parameter {p.data.shape}")
-                    # a copy, on the parameter's device and in its memory order
-                    own[k] = array_module(p.data).array(v, dtype=p.data.dtype, order=memory_order(p.data))
+                        continue
+                    # a copy, on the parameter's device, of its dtype and memory order, on a cache line
+                    own[k] = aligned_like(p.data, v)
                 else:
                     own[k] = copy.deepcopy(v)
             state[p] = own

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ..backend import array_module
+from ..backend import aligned_like
 from ..registry import register
 from .optimizer import Optimizer, lerp_
 
@@ -35,12 +35,12 @@ class RMSprop(Optimizer):
         lr, alpha, eps, wd, momentum = o["lr"], o["alpha"], o["eps"], o["weight_decay"], o["momentum"]
         if not state:
             state["step"] = 0
-            state["square_avg"] = array_module(p).zeros_like(p)
+            state["square_avg"] = aligned_like(p, 0)
         # created on first use, also when momentum or centered is switched on later
         if momentum > 0 and "momentum_buffer" not in state:
-            state["momentum_buffer"] = array_module(p).zeros_like(p)
+            state["momentum_buffer"] = aligned_like(p, 0)
         if o["centered"] and "grad_avg" not in state:
-            state["grad_avg"] = array_module(p).zeros_like(p)
+            state["grad_avg"] = aligned_like(p, 0)
         if o["maximize"]:
             g = -g
         state["step"] += 1

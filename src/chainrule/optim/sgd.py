@@ -1,5 +1,6 @@
 """``SGD``: stochastic gradient descent with optional momentum, dampening, Nesterov and weight decay."""
 
+from ..backend import aligned_like
 from ..errors import ArgumentError
 from ..registry import register
 from .optimizer import Optimizer
@@ -40,7 +41,7 @@ class SGD(Optimizer):
         if momentum != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
-                buf = state["momentum_buffer"] = g.copy(order="K")  # in the gradient's (the parameter's) order
+                buf = state["momentum_buffer"] = aligned_like(p, g)  # in the parameter's memory order
             else:
                 buf *= momentum
                 buf += g if o["dampening"] == 0 else (1 - o["dampening"]) * g
