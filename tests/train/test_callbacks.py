@@ -227,3 +227,20 @@ def test_verbose_levels(capsys):
     assert capsys.readouterr().out == ""
     make().fit(train, epochs=2, verbose=2)
     assert len(capsys.readouterr().out.splitlines()) == 2
+
+
+def test_hooks_set_on_an_instance_or_a_subclass_are_called_in_order():
+    # CallbackList finds each hook's implementers once; hooks assigned to an instance count too
+    from chainrule.train import Callback
+
+    events = []
+
+    class Epochs(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            events.append(("epochs", epoch))
+
+    plain = Callback()
+    plain.on_batch_end = lambda batch, logs=None: events.append(("plain", batch))
+    train, _ = split_blobs()
+    make([Epochs(), plain]).fit(train, epochs=2, batch_size=len(train[0]) // 2, verbose=0)
+    assert events == [("plain", 0), ("plain", 1), ("epochs", 0), ("plain", 0), ("plain", 1), ("epochs", 1)]
