@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..autograd.function import Function
-from ..backend import array_module, memory_order
+from ..backend import array_module
 from ..errors import ShapeError
 from .reduce import normalize_axis
 
@@ -78,12 +78,13 @@ class Linear(Function):
         gx = g @ w if n[0] else None
         gw = gb = None
         if n[1] or (len(n) > 2 and n[2]):
-            g2 = g.reshape(-1, g.shape[-1])
+            g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
             xp = array_module(g2)
             if n[1]:
-                x2 = x.reshape(-1, x.shape[-1])
-                if memory_order(w) == "F":
-                    gw = xp.empty(w.shape, xp.result_type(x2, g2), order="F")
+                x2 = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
+                if w.strides[0] < w.strides[1]:  # column-major (nn.Linear's)
+                    dtype = g2.dtype if x2.dtype == g2.dtype else xp.result_type(x2, g2)
+                    gw = xp.empty(w.shape, dtype, order="F")
                     xp.matmul(x2.T, g2, out=gw.T)
                 else:
                     gw = g2.T @ x2
