@@ -59,14 +59,19 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
     Tensor = _function._Tensor
     grads = {}  # node or leaf -> the gradient of its output, summed over its consumers so far
     heap = []  # nodes waiting for backward, newest first (heapq is a min-heap: keys are -seq)
-    for r, g in zip(roots, root_grads):
-        key = r if r._ctx is None else r._ctx
-        if key in grads:
-            grads[key] = grads[key] + g
-        else:
-            grads[key] = g
-            if r._ctx is not None:
-                heappush(heap, (-key.seq, key))
+    if len(roots) == 1 and roots[0]._ctx is not None:  # the usual loss.backward(): its node goes first
+        node, g = roots[0]._ctx, root_grads[0]
+    else:
+        for r, g in zip(roots, root_grads):
+            key = r if r._ctx is None else r._ctx
+            if key in grads:
+                grads[key] = grads[key] + g
+            else:
+                grads[key] = g
+                if r._ctx is not None:
+                    heappush(heap, (-key.seq, key))
+        node = heappop(heap)[1] if heap else None
+        g = grads.pop(node) if node is not None else None
     free = not retain_graph
     sums = set()  # ids of the leaf gradients this function has made as sums (each kept alive in grads)
     captured = {}
@@ -75,8 +80,6 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
 
     # A node is made after all of its inputs, so handling nodes from the newest to the oldest
     # handles each one after every node that used its output: its gradient is then complete.
-    node = heappop(heap)[1] if heap else None
-    g = grads.pop(node) if node is not None else None
     while node is not None:
         if captured and node in captured:
             captured[node] = g
