@@ -35,14 +35,14 @@ def _class_weights(target, weight, ignore_index, dtype):
 
 def _reduce(self, loss, wy, reduction):
     """Reduce per-target losses; remember the scale of the reduction for the backward. ``wy``: the targets'
-    weights (or their total)."""
+    weights (an array), or their total (a number)."""
     self.reduction = reduction
     if reduction == "none":
         return loss
     total = loss.sum()
     if reduction == "sum":
         return total
-    self.total = wy.sum()
+    self.total = wy.sum() if isinstance(wy, np.ndarray) else wy
     # every target ignored: nan, as PyTorch's 0 / 0 (a product with nan raises no floating-point warning)
     return total / self.total if self.total else total * np.nan
 
@@ -104,14 +104,7 @@ class CrossEntropy(Function):
         loss -= shifted[index]
         e /= s
         self.saved = (e, index)
-        self.reduction = reduction
-        if reduction == "none":
-            return loss
-        total = loss.sum()
-        if reduction == "sum":
-            return total
-        self.total = x.dtype.type(len(x))  # every target weighs 1
-        return total / self.total
+        return _reduce(self, loss, x.dtype.type(len(x)), reduction)  # every target weighs 1
 
     def _plain_backward(self, g):
         p, index = self.saved
