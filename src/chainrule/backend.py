@@ -35,8 +35,9 @@ def memory_order(a):
 _ALIGN = 64  # bytes: a cache line
 
 
-def empty_aligned(shape, dtype=np.float32, order="C"):
-    """An uninitialised NumPy array whose data starts on a 64-byte boundary.
+def empty_aligned(shape, dtype=np.float32, order="C", xp=np):
+    """An uninitialised NumPy array whose data starts on a 64-byte boundary (for ``xp`` CuPy, a plain
+    ``cupy.empty``: CuPy's allocations are aligned already).
 
     NumPy's allocator promises 16 bytes. Arrays that are written over and over (parameters,
     optimiser state) run their elementwise updates 10-15% faster when they start on a cache line,
@@ -44,6 +45,8 @@ def empty_aligned(shape, dtype=np.float32, order="C"):
     5-8% faster with its parameters and their state so placed. (The array is a view of a slightly
     larger buffer.)
     """
+    if xp is not np:
+        return xp.empty(shape, dtype, order=order)
     dtype = np.dtype(dtype)
     shape = (shape,) if isinstance(shape, int | np.integer) else tuple(shape)
     if any(n < 0 for n in shape):
@@ -55,13 +58,9 @@ def empty_aligned(shape, dtype=np.float32, order="C"):
 
 
 def aligned_like(a, fill=None):
-    """An array of ``a``'s shape, dtype and memory order on a cache-line boundary (NumPy; CuPy's
-    allocations are aligned already), holding ``fill`` (an array or a number) when given."""
-    xp = array_module(a)
-    if xp is not np:
-        out = xp.empty_like(a)
-    else:
-        out = empty_aligned(a.shape, a.dtype, memory_order(a))
+    """An array of ``a``'s shape, dtype and memory order on a cache-line boundary (see ``empty_aligned``),
+    holding ``fill`` (an array or a number) when given."""
+    out = empty_aligned(a.shape, a.dtype, memory_order(a), array_module(a))
     if fill is not None:
         out[...] = fill
     return out

@@ -74,8 +74,7 @@ def _saved(value):
 
 def _joined(xp, pieces, dtype):
     """The 1-D ``pieces`` one after the other in one new array of ``dtype``, on a cache line."""
-    n = sum(a.size for a in pieces)
-    return xp.concatenate(pieces, out=empty_aligned(n, dtype) if xp is np else xp.empty(n, dtype))
+    return xp.concatenate(pieces, out=empty_aligned(sum(a.size for a in pieces), dtype, xp=xp))
 
 
 class _FlatGroup:
