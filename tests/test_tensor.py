@@ -523,3 +523,40 @@ def test_iteration_and_indexing():
     assert t[cr.tensor([1, 0])].tolist() == [[3.0, 4.0], [1.0, 2.0]]
     with pytest.raises(TypeError):
         len(cr.tensor(1.0))
+
+
+def test_np_array_copies_and_np_asarray_shares():
+    t = cr.tensor([1.0, 2.0])
+    a = np.array(t)
+    a[0] = 9.0
+    assert t.tolist() == [1.0, 2.0]  # np.array copies (NumPy 2's copy=True)
+    assert np.asarray(t) is t.data  # np.asarray shares when it can
+    assert np.asarray(t, dtype=np.float64).dtype == np.float64
+    with pytest.raises(DTypeError, match="without a copy"):
+        t.__array__(np.float64, copy=False)
+    assert t.__array__(copy=False) is t.data
+
+
+def test_functions_take_plain_numbers():
+    import chainrule.functional as F
+
+    assert F.neg(3.0).item() == -3.0
+    assert F.neg(np.float32(2.0)).item() == -2.0
+    assert F.add(1.0, 2.0).item() == 3.0
+    assert F.where(np.array([True, False]), 1.0, 2.0).tolist() == [1.0, 2.0]
+
+
+def test_len_of_a_0d_tensor_is_a_typed_error():
+    from chainrule.errors import ArgumentTypeError
+
+    with pytest.raises(ArgumentTypeError, match="0-d"):
+        len(cr.tensor(1.0))
+
+
+def test_composite_methods_are_the_functional_ones():
+    import chainrule.functional as F
+
+    for name in cr.COMPOSITE_METHODS:
+        assert getattr(cr.Tensor, name) is getattr(F, name)
+    x = cr.randn(2, 3, seed=0)
+    assert x.flatten().shape == (6,) and x.unsqueeze(0).shape == (1, 2, 3)

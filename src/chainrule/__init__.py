@@ -88,7 +88,9 @@ from .tensor import (
 
 __version__ = "0.1.0"
 
-if __import__("os").environ.get("CHAINRULE_KEEP_FREED_MEMORY", "1") != "0":
-    from .backend import keep_freed_memory
-
-    keep_freed_memory()  # training steps reuse their freed arrays instead of page-faulting them in anew
+# The Tensor methods that are composites live in chainrule.functional, above tensor.py; they are
+# attached here, the one place that sees both, so that tensor.py imports nothing above it.
+COMPOSITE_METHODS = ("var", "std", "argmax", "argmin", "flatten", "swapaxes", "squeeze", "unsqueeze", "expand", "split")
+for _name in COMPOSITE_METHODS:
+    setattr(Tensor, _name, getattr(functional, _name))
+del _name

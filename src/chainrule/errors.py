@@ -22,12 +22,21 @@ class OutOfRangeError(ChainruleError, IndexError):
     """An index (a class label, an embedding row) lies outside the valid range; the message gives both."""
 
 
+class ArgumentTypeError(ChainruleError, TypeError):
+    """An argument has a type that the function or module does not accept; the message names both."""
+
+
 class DTypeError(ChainruleError, TypeError):
     """A dtype is not allowed here: the message names the op and the dtypes."""
 
 
 class BackwardError(ChainruleError, RuntimeError):
     """The autograd engine was asked for something it cannot do (freed graph, no grad_fn, ...)."""
+
+
+class AnomalyError(ChainruleError, RuntimeError):
+    """Anomaly mode (``autograd.detect_anomaly``) saw an op produce NaN or Inf: names the op, its input
+    shapes and the line of user code that made it."""
 
 
 class GradientError(ChainruleError, RuntimeError):

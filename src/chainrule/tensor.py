@@ -1,15 +1,17 @@
 """``Tensor``: an array, the gradient it receives, and the node of the graph that made it.
 
-Methods are thin wrappers over the primitives in ``chainrule.ops`` (``Op.apply``) or
-over composites in ``chainrule.functional``; the Tensor itself knows no derivative.
+Methods are one-line wrappers over the primitives in ``chainrule.ops`` (``Op.apply``); the
+Tensor itself knows no derivative. The methods that are composites (``var``, ``flatten``,
+``split``, ...) live in ``chainrule.functional``, above this module, and ``chainrule/__init__.py``
+attaches them (``COMPOSITE_METHODS``), so that nothing here imports anything above it.
 """
 
 import numpy as np
 
 from .autograd import engine as _engine
 from .autograd import function as _function
-from .autograd.function import apply1, apply2
-from .errors import BackwardError, DTypeError, ShapeError
+from .autograd.function import apply_fast
+from .errors import ArgumentTypeError, BackwardError, DTypeError, ShapeError
 from .ops.elementwise import (
     GELU,
     Abs,
@@ -236,7 +238,15 @@ class Tensor:
         return self.astype(int64)
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        """NumPy's protocol with NumPy 2's ``copy``: ``np.array(t)`` copies, ``np.asarray(t)`` shares
+        the data when the dtype allows, and ``copy=False`` refuses to copy."""
+        if copy:
+            return self.data.astype(self.data.dtype if dtype is None else dtype, copy=True)
+        if dtype is None or np.dtype(dtype) == self.data.dtype:
+            return self.data
+        if copy is False:
+            raise DTypeError(f"__array__: a {self.data.dtype} tensor cannot become {np.dtype(dtype)} without a copy")
+        return self.data.astype(dtype)
 
     def __repr__(self):
         body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
@@ -251,7 +261,7 @@ class Tensor:
 
     def __len__(self):
         if self.data.ndim == 0:
-            raise TypeError("len() of a 0-d tensor")
+            raise ArgumentTypeError("len() of a 0-d tensor")
         return self.data.shape[0]
 
     def __iter__(self):
@@ -274,43 +284,43 @@ class Tensor:
     # ---- arithmetic ------------------------------------------------------------------------------
 
     def __add__(self, other):
-        return apply2(Add, self, other)
+        return apply_fast(Add, self, other)
 
     def __radd__(self, other):
-        return apply2(Add, other, self)
+        return apply_fast(Add, other, self)
 
     def __sub__(self, other):
-        return apply2(Sub, self, other)
+        return apply_fast(Sub, self, other)
 
     def __rsub__(self, other):
-        return apply2(Sub, other, self)
+        return apply_fast(Sub, other, self)
 
     def __mul__(self, other):
-        return apply2(Mul, self, other)
+        return apply_fast(Mul, self, other)
 
     def __rmul__(self, other):
-        return apply2(Mul, other, self)
+        return apply_fast(Mul, other, self)
 
     def __truediv__(self, other):
-        return apply2(Div, self, other)
+        return apply_fast(Div, self, other)
 
     def __rtruediv__(self, other):
-        return apply2(Div, other, self)
+        return apply_fast(Div, other, self)
 
     def __pow__(self, other):
-        return apply2(Pow, self, other)
+        return apply_fast(Pow, self, other)
 
     def __rpow__(self, other):
-        return apply2(Pow, other, self)
+        return apply_fast(Pow, other, self)
 
     def __matmul__(self, other):
-        return apply2(MatMul, self, other)
+        return apply_fast(MatMul, self, other)
 
     def __rmatmul__(self, other):
-        return apply2(MatMul, other, self)
+        return apply_fast(MatMul, other, self)
 
     def __neg__(self):
-        return apply1(Neg, self)
+        return apply_fast(Neg, self)
 
     def __pos__(self):
         return self
@@ -355,22 +365,22 @@ class Tensor:
     # ---- elementwise and activations --------------------------------------------------------------
 
     def exp(self):
-        return apply1(Exp, self)
+        return apply_fast(Exp, self)
 
     def log(self):
-        return apply1(Log, self)
+        return apply_fast(Log, self)
 
     def sqrt(self):
-        return apply1(Sqrt, self)
+        return apply_fast(Sqrt, self)
 
     def abs(self):
-        return apply1(Abs, self)
+        return apply_fast(Abs, self)
 
     def maximum(self, other):
-        return apply2(Maximum, self, other)
+        return apply_fast(Maximum, self, other)
 
     def minimum(self, other):
-        return apply2(Minimum, self, other)
+        return apply_fast(Minimum, self, other)
 
     def clip(self, min=None, max=None):
         return Clip.apply(self, lo=min, hi=max)
@@ -378,13 +388,13 @@ class Tensor:
     clamp = clip
 
     def sigmoid(self):
-        return apply1(Sigmoid, self)
+        return apply_fast(Sigmoid, self)
 
     def tanh(self):
-        return apply1(Tanh, self)
+        return apply_fast(Tanh, self)
 
     def relu(self):
-        return apply1(ReLU, self)
+        return apply_fast(ReLU, self)
 
     def leaky_relu(self, negative_slope=0.01):
         return LeakyReLU.apply(self, negative_slope=negative_slope)
@@ -396,7 +406,7 @@ class Tensor:
         return Softplus.apply(self, beta=beta, threshold=threshold)
 
     def step(self):
-        return apply1(Step, self)
+        return apply_fast(Step, self)
 
     def softmax(self, axis=-1):
         return Softmax.apply(self, axis=axis)
@@ -412,11 +422,7 @@ class Tensor:
     def mean(self, axis=None, keepdims=False):
         return Mean.apply(self, axis=axis, keepdims=keepdims)
 
-    def var(self, axis=None, ddof=0, keepdims=False):
-        return _functional.var(self, axis=axis, ddof=ddof, keepdims=keepdims)
 
-    def std(self, axis=None, ddof=0, keepdims=False):
-        return _functional.std(self, axis=axis, ddof=ddof, keepdims=keepdims)
 
     def max(self, axis=None, keepdims=False):
         return Max.apply(self, axis=axis, keepdims=keepdims)
@@ -427,11 +433,7 @@ class Tensor:
     def logsumexp(self, axis=None, keepdims=False):
         return LogSumExp.apply(self, axis=axis, keepdims=keepdims)
 
-    def argmax(self, axis=None, keepdims=False):
-        return _functional.argmax(self, axis=axis, keepdims=keepdims)
 
-    def argmin(self, axis=None, keepdims=False):
-        return _functional.argmin(self, axis=axis, keepdims=keepdims)
 
     # ---- shape -----------------------------------------------------------------------------------
 
@@ -440,8 +442,6 @@ class Tensor:
 
     view = reshape
 
-    def flatten(self, start_dim=0, end_dim=-1):
-        return _functional.flatten(self, start_dim, end_dim)
 
     def transpose(self, *axes):
         return Transpose.apply(self, axes=_shape_arg(axes) if axes else None)
@@ -449,22 +449,14 @@ class Tensor:
     def permute(self, *axes):
         return Transpose.apply(self, axes=_shape_arg(axes))
 
-    def swapaxes(self, axis1, axis2):
-        return _functional.swapaxes(self, axis1, axis2)
 
     @property
     def T(self):
         """The tensor with its axes reversed (the matrix transpose for 2-D)."""
         return Transpose.apply(self, axes=None)
 
-    def squeeze(self, axis=None):
-        return _functional.squeeze(self, axis)
 
-    def unsqueeze(self, axis):
-        return _functional.unsqueeze(self, axis)
 
-    def expand(self, *shape):
-        return _functional.expand(self, *shape)
 
     def broadcast_to(self, shape):
         return Expand.apply(self, shape=tuple(shape))
@@ -481,13 +473,11 @@ class Tensor:
         self.data[_index_arg(index)] = _raw(value)
 
     def matmul(self, other):
-        return apply2(MatMul, self, other)
+        return apply_fast(MatMul, self, other)
 
     def pow(self, exponent):
         return Pow.apply(self, exponent)
 
-    def split(self, split_size_or_sections, axis=0):
-        return _functional.split(self, split_size_or_sections, axis)
 
     def pad(self, pad_width, value=0):
         return Pad.apply(self, pad_width=pad_width, value=value)
@@ -512,5 +502,3 @@ def _index_arg(index):
 
 
 _function._Tensor = Tensor
-
-from .functional import core as _functional  # noqa: E402  (composites need Tensor defined)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule.autograd import engine
 from chainrule.errors import BackwardError, ShapeError
 
 # ---- worked examples -------------------------------------------------------------------------------
@@ -602,3 +603,17 @@ def test_float64_leaf_with_python_scalars():
     (x * 0.1 + 1).sum().backward()
     assert x.grad.dtype == cr.float64
     np.testing.assert_array_equal(x.grad.numpy(), [0.1, 0.1])
+
+
+def test_leaf_gradient_sums_are_known_by_the_array_not_its_id(monkeypatch):
+    # the engine adds in place only into sums it made itself; were they known by id(), a freed sum's id,
+    # reused by an array it does not own (here every id collides), would let it write into a shared one
+    monkeypatch.setattr(engine, "id", lambda obj: 0, raising=False)
+    p, q, r = (cr.tensor([1.0, 2.0], requires_grad=True) for _ in range(3))
+    q3 = q * 3.0
+    u = (q + r) * 1.0  # Add hands the same gradient array to q and r
+    loss = u.sum() + q3.sum() + (p * 2.0).sum() + (p * 5.0).sum()
+    loss.backward()
+    np.testing.assert_array_equal(p.grad.numpy(), [7.0, 7.0])
+    np.testing.assert_array_equal(q.grad.numpy(), [4.0, 4.0])
+    np.testing.assert_array_equal(r.grad.numpy(), [1.0, 1.0])

@@ -1,7 +1,18 @@
-"""Reverse-mode automatic differentiation: ``Function``, the engine, grad mode and gradcheck."""
+"""Reverse-mode automatic differentiation: ``Function``, the engine, grad mode, anomaly mode and gradcheck."""
 
+from .anomaly import detect_anomaly, is_anomaly_enabled
 from .engine import grad
 from .function import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import gradcheck
 
-__all__ = ["Function", "enable_grad", "grad", "gradcheck", "is_grad_enabled", "no_grad", "set_grad_enabled"]
+__all__ = [
+    "Function",
+    "detect_anomaly",
+    "enable_grad",
+    "grad",
+    "gradcheck",
+    "is_anomaly_enabled",
+    "is_grad_enabled",
+    "no_grad",
+    "set_grad_enabled",
+]

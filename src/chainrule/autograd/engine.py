@@ -73,7 +73,10 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
         node = heappop(heap)[1] if heap else None
         g = grads.pop(node) if node is not None else None
     free = not retain_graph
-    sums = set()  # ids of the leaf gradients this function has made as sums (each kept alive in grads)
+    anomaly = _function._anomaly
+    # the leaf gradients this function made as sums, by leaf: the array itself is kept, not its id
+    # (an id is reused once its array is freed, and then would name an array owned by someone else)
+    sums = {}
     captured = {}
     if capture is not None:
         captured = {t._ctx: None for t in capture if t._ctx is not None}
@@ -95,6 +98,8 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
             node.saved = None
         if in_grads.__class__ is not tuple:
             in_grads = (in_grads,)
+        if anomaly is not None:
+            anomaly.check_backward(node, g, in_grads)
         # in a chain the next node is this one's only new parent: it skips the heap and the dict
         nxt = nxt_g = None
         for p, ig in zip(node.parents, in_grads):
@@ -106,11 +111,10 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
                 prev = grads.get(p)
                 if prev is None:
                     grads[p] = ig
-                elif prev.__class__ is _ndarray and id(prev) in sums and prev.dtype == ig.dtype:
+                elif sums.get(p) is prev and prev.__class__ is _ndarray and prev.dtype == ig.dtype:
                     prev += ig  # a sum made here, owned by no one else: added to in place
                 else:
-                    grads[p] = prev = prev + ig
-                    sums.add(id(prev))
+                    grads[p] = sums[p] = prev + ig
                 continue
             if ig.shape != p.out_shape:
                 ig = _fit(node, ig, p.out_shape)
@@ -135,7 +139,7 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
     # Only leaves are left in ``grads``: their gradients are complete.
     if capture is not None:
         return [grads.get(t) if t._ctx is None else captured.get(t._ctx) for t in capture]
-    owned = set()
+    owned = {}  # id -> array: the arrays handed to leaves as .grad so far (kept, so no id is reused)
     for leaf, g in grads.items():
         if not leaf._requires_grad:
             continue
@@ -147,8 +151,8 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
         # (the copy is in the leaf's memory order, so that an optimiser's update runs over both alike)
         if g.base is not None or id(g) in owned:
             g = g.copy(order=memory_order(leaf.data))
-        owned.add(id(g))
         if leaf.grad is None:
+            owned[id(g)] = g
             leaf.grad = Tensor._wrap(g)
         else:
             leaf.grad.data += g

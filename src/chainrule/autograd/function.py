@@ -33,13 +33,12 @@ _F64 = np.dtype(np.float64)
 _F32 = np.dtype(np.float32)
 _Tensor = None  # set by chainrule.tensor, which imports this module
 _ndarray = np.ndarray
-_TRUE1 = (True,)
-_FALSE1 = (False,)
-_FALSE2 = (False, False)
 _new = object.__new__
+_TRUE1, _FALSE1 = (True,), (False,)
 _asarray = np.asarray
 _PY_NUMBERS = (int, float)
 _sequence = itertools.count()  # creation order of nodes: a node always comes after its parents
+_anomaly = None  # the checker of anomaly mode while it is on (see autograd.anomaly)
 
 
 def _array(x):
@@ -118,32 +117,33 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **options):
-        """Run the op on ``inputs`` and record it in the graph when a gradient is needed."""
-        if len(inputs) == 1 and isinstance(inputs[0], _Tensor):
-            return apply1(cls, inputs[0], options)
-        if len(inputs) == 2:
-            return apply2(cls, inputs[0], inputs[1], options)
+        """Run the op on ``inputs`` and record it in the graph when a gradient is needed.
+
+        Each input's parent is the node that made it, the leaf itself, or None when it needs no
+        gradient. Constants pass through, except that a Python number beside a float array becomes
+        a 0-d array of that array's dtype (NumPy is twice as fast so, and float32 stays float32);
+        with no Tensor among the inputs, the first one becomes a Tensor.
+        """
+        if 0 < len(inputs) <= 2:
+            return apply_fast(cls, *inputs, options=options)
         Tensor = _Tensor
-        ctx = _new(cls)
-        ctx.saved = ()
-        # each input's parent: the node that made it, the leaf itself, or None if it needs no gradient
-        arrays, parents, needs = [], [], []
+        arrays = []
+        parents = []
+        like = None  # the first Tensor's array
         for t in inputs:
-            p = None
             if isinstance(t, Tensor):
-                if t._requires_grad:
-                    p = t._ctx or t
-                t = t.data
-            arrays.append(t)
-            parents.append(p)
-            needs.append(p is not None)
-        record = _grad_enabled and True in needs
-        ctx.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
-        try:
-            out = ctx.forward(*arrays, **options)
-        except ValueError as e:
-            raise _shape_error(cls, inputs, e) from None
-        return _output(ctx, out, inputs, tuple(parents) if record else None)
+                if like is None:
+                    like = t.data
+                parents.append((t._ctx or t) if t._requires_grad else None)
+                arrays.append(t.data)
+            else:
+                parents.append(None)
+                arrays.append(t)
+        if like is None and inputs:  # constants only: compute on them as tensors
+            return cls.apply(Tensor(inputs[0]), *inputs[1:], **options)
+        if like is not None and like.dtype.kind == "f":
+            arrays = [_asarray(a, like.dtype) if a.__class__ in _PY_NUMBERS else a for a in arrays]
+        return _run(cls, arrays, tuple(parents), tuple([p is not None for p in parents]), inputs, options)
 
     @classmethod
     def _shape_message(cls, arrays, err):
@@ -165,76 +165,53 @@ class Function:
         return f"<{type(self).__name__}Backward>"
 
 
-# The two paths below are ``Function.apply`` unrolled for one and two inputs: every op of every
-# model goes through them, so they avoid any work that is not needed (see benchmarks/op_overhead.py).
+_UNARY = object()  # apply_fast's second input when there is none
 
 
-def apply1(cls, a, options=None):
-    """``cls.apply(a, **options)`` for a Tensor ``a``."""
-    ctx = _new(cls)
-    ctx.saved = ()
-    record = a._requires_grad and _grad_enabled
-    ctx.needs_input_grad = _TRUE1 if record else _FALSE1
-    try:
-        out = ctx.forward(a.data, **options) if options else ctx.forward(a.data)
-    except ValueError as e:
-        raise _shape_error(cls, (a,), e) from None
-    if out.__class__ is not _ndarray or out.dtype is _F64:
-        out = _fix_output(ctx, out, (a,))
-    t = _new(_Tensor)
-    t.data = out
-    t.grad = None
-    if record:
-        ctx.parents = (a._ctx or a,)
-        ctx.seq = next(_sequence)
-        ctx.out_shape = out.shape
-        t._requires_grad = True
-        t._ctx = ctx
-    else:
-        t._requires_grad = False
-        t._ctx = None
-    return t
-
-
-def apply2(cls, a, b, options=None):
-    """``cls.apply(a, b, **options)``; either input may be a Tensor or a constant."""
-    ctx = _new(cls)
-    ctx.saved = ()
-    pa = pb = None
-    if isinstance(a, _Tensor):
-        if a._requires_grad:
-            pa = a._ctx or a
+def apply_fast(cls, a, b=_UNARY, options=None):
+    """``cls.apply(a)`` or ``cls.apply(a, b)``: the general path unrolled for the one or two inputs of
+    nearly every op (the Tensor methods call it directly). With benchmarks/op_overhead.py's chain,
+    the general loop takes 1.3x the time per op, forward and backward, of this path."""
+    Tensor = _Tensor
+    if isinstance(a, Tensor):
         x = a.data
-        if isinstance(b, _Tensor):
-            if b._requires_grad:
-                pb = b._ctx or b
-            y = b.data
-        elif b.__class__ in _PY_NUMBERS and x.dtype.kind == "f":
-            # a Python number meets a float array: NumPy is twice as fast with a 0-d array of the
-            # same dtype as with the number itself, and the result is the same (float32 stays float32)
-            y = _asarray(b, x.dtype)
-        else:
-            y = b
-    else:
-        if not isinstance(b, _Tensor):  # two constants: compute on them as tensors
-            return apply2(cls, _Tensor(a), b, options)
-        if b._requires_grad:
-            pb = b._ctx or b
-        y = b.data
-        x = _asarray(a, y.dtype) if a.__class__ in _PY_NUMBERS and y.dtype.kind == "f" else a
-    record = (pa is not None or pb is not None) and _grad_enabled
-    ctx.needs_input_grad = (pa is not None, pb is not None) if record else _FALSE2
+        pa = (a._ctx or a) if a._requires_grad else None
+        if b is _UNARY:
+            return _run(cls, (x,), (pa,), _TRUE1 if pa is not None else _FALSE1, (a,), options)
+        if isinstance(b, Tensor):
+            pb = (b._ctx or b) if b._requires_grad else None
+            return _run(cls, (x, b.data), (pa, pb), (pa is not None, pb is not None), (a, b), options)
+        # a Python number beside a float array: a 0-d array of its dtype (see Function.apply)
+        y = _asarray(b, x.dtype) if b.__class__ in _PY_NUMBERS and x.dtype.kind == "f" else b
+        return _run(cls, (x, y), (pa, None), (pa is not None, False), (a, b), options)
+    if b is _UNARY or not isinstance(b, Tensor):  # constants only: compute on them as tensors
+        return apply_fast(cls, Tensor(a), b, options)
+    y = b.data
+    x = _asarray(a, y.dtype) if a.__class__ in _PY_NUMBERS and y.dtype.kind == "f" else a
+    pb = (b._ctx or b) if b._requires_grad else None
+    return _run(cls, (x, y), (None, pb), (False, pb is not None), (a, b), options)
+
+
+def _run(cls, arrays, parents, needs, inputs, options):
+    """Run ``cls``'s forward on ``arrays`` and wrap the result; link it into the graph (``parents``:
+    the input's node, leaf or None) when an input needs a gradient (``needs``) and grad mode is on."""
+    ctx = _new(cls)
+    ctx.saved = ()
+    record = _grad_enabled and True in needs
+    ctx.needs_input_grad = needs if record else (False,) * len(needs)
     try:
-        out = ctx.forward(x, y, **options) if options else ctx.forward(x, y)
+        out = ctx.forward(*arrays, **options) if options else ctx.forward(*arrays)
     except ValueError as e:
-        raise _shape_error(cls, (a, b), e) from None
+        raise _shape_error(cls, inputs, e) from None
     if out.__class__ is not _ndarray or out.dtype is _F64:
-        out = _fix_output(ctx, out, (a, b))
+        out = _fix_output(ctx, out, inputs)
+    if _anomaly is not None:
+        _anomaly.check_forward(ctx, out, arrays)
     t = _new(_Tensor)
     t.data = out
     t.grad = None
     if record:
-        ctx.parents = (pa, pb)
+        ctx.parents = parents
         ctx.seq = next(_sequence)
         ctx.out_shape = out.shape
         t._requires_grad = True
@@ -257,25 +234,6 @@ def _fix_output(ctx, out, inputs):
         if target != _F64:
             out = out.astype(target)
     return out
-
-
-def _output(ctx, out, inputs, parents):
-    """Wrap ``out`` in a Tensor and, when ``parents`` is given and grad mode is on, link it to ``ctx``."""
-    if out.__class__ is not _ndarray or out.dtype is _F64:
-        out = _fix_output(ctx, out, inputs)
-    t = _new(_Tensor)
-    t.data = out
-    t.grad = None
-    if parents is not None and _grad_enabled:
-        t._requires_grad = True
-        t._ctx = ctx
-        ctx.parents = parents
-        ctx.seq = next(_sequence)
-        ctx.out_shape = out.shape
-    else:
-        t._requires_grad = False
-        t._ctx = None
-    return t
 
 
 def _shape_error(cls, inputs, err):

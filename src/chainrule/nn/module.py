@@ -11,7 +11,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from ..errors import ChainruleError, StateDictError
+from ..errors import ArgumentTypeError, ChainruleError, StateDictError
 from ..tensor import Tensor, _to_array
 from .parameter import Parameter
 
@@ -78,7 +78,7 @@ class Module:
             self._mirror(name, value)
         elif params is not None and name in params:
             if value is not None:
-                raise TypeError(
+                raise ArgumentTypeError(
                     f"cannot assign {type(value).__name__} as parameter {name!r} of {type(self).__name__} "
                     "(use nn.Parameter(...) or None)"
                 )
@@ -89,7 +89,9 @@ class Module:
             self._mirror(name, value)
         elif params is not None and name in d["_modules"]:
             if value is not None:
-                raise TypeError(f"cannot assign {type(value).__name__} as sub-module {name!r} (use a Module or None)")
+                raise ArgumentTypeError(
+                    f"cannot assign {type(value).__name__} as sub-module {name!r} (use a Module or None)"
+                )
             d["_modules"][name] = None
             self._mirror(name, None)
         else:
@@ -138,7 +140,7 @@ class Module:
 
     def add_module(self, name, module):
         if module is not None and not isinstance(module, Module):
-            raise TypeError(f"add_module: {type(module).__name__} is not a Module")
+            raise ArgumentTypeError(f"add_module: {type(module).__name__} is not a Module")
         if name not in self._modules:
             self._forget(name)
         self._modules[name] = module
