@@ -22,6 +22,7 @@ from ..errors import ModelFileError
 _DTYPES = {"F16": 2, "F32": 4, "F64": 8, "I8": 1, "U8": 1, "I16": 2, "U16": 2, "I32": 4, "U32": 4,
            "I64": 8, "U64": 8, "BOOL": 1}
 _MAX_HEADER = 100 * 2**20  # a header larger than 100 MB is not a real one
+_LAYOUT = "a safetensors file starts with an 8-byte little-endian header length followed by '{'"
 
 
 def write_atomic(path, data):
@@ -68,6 +69,11 @@ def _foreign(head):
         return "it is a zip archive (a PyTorch .pt/.pth file?), not a safetensors file"
     if head[:4] == b"\x93NUM":
         return "it is a NumPy .npy file, not a safetensors file"
+    text = head[3:] if head[:3] == b"\xef\xbb\xbf" else head  # (a UTF-8 byte-order mark)
+    if text and all(32 <= b < 127 or b in b"\t\r\n" for b in text):
+        # a real header length this large (>= 0x0909090909090909) is refused anyway: this is text
+        return ("it is a text file (a CSV or JSON file?), while a model file is binary safetensors written by"
+                f" `chainrule train` or cr.save ({_LAYOUT})")
     return None
 
 
@@ -90,16 +96,18 @@ def read_safetensors(path):
     def refuse(reason):
         # a file that is not sound safetensors may still be recognisable: say what it is
         why = _foreign(data[:8])
-        return ModelFileError(f"{path}: not a model file: {why}" if why else f"{path}: {reason}")
+        return ModelFileError(f"{path}: not a chainrule model file: {why}" if why else f"{path}: {reason}")
 
     if size < 8:
         raise refuse(f"not a model file: only {size} bytes (truncated?)")
     (n,) = struct.unpack("<Q", data[:8])
     if n > _MAX_HEADER or n > size - 8:
+        if data[8:9] != b"{":  # not even the start of a safetensors file (a CSV file, ...): say what one looks like
+            raise refuse(f"not a chainrule model file: {_LAYOUT}, this one starts with {data[:9]!r}")
         raise refuse(f"corrupted or truncated: the header claims {n} bytes but the file holds {size}")
     try:
         header = json.loads(data[8 : 8 + n].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # (bad UTF-8 or JSON, or a number of more than 4300 digits)
         raise refuse("not a model file: its header is not valid JSON") from None
     if not isinstance(header, dict):
         raise refuse("not a model file: its header is not a JSON object")

@@ -13,6 +13,7 @@ import json
 import numpy as np
 
 from .. import registry
+from ..backend import parameter_budget
 from ..errors import ChainruleError, ModelFileError
 from ..nn import init
 from .files import read_safetensors, write_safetensors
@@ -35,13 +36,31 @@ def _spec(module):
     return spec
 
 
-def _build(spec, where="model"):
+_MAX_DEPTH = 100  # modules nested deeper than this: not a real model (and deep enough to exhaust Python's stack)
+
+
+def _short(value, limit=80):
+    """``repr(value)`` cut to ``limit`` characters: what a file holds, quoted in a one-line message."""
+    return _line(repr(value), limit)
+
+
+def _line(text, limit=200):
+    """``text`` on one line of at most ``limit`` characters."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _build(spec, where="model", depth=0):
+    if depth > _MAX_DEPTH:
+        raise ModelFileError(f"corrupted architecture at {where[:100]}...: modules nested more than {_MAX_DEPTH} deep")
     if not isinstance(spec, dict) or not isinstance(spec.get("class"), str):
         raise ModelFileError(f"corrupted architecture at {where}: expected an object with a 'class' name")
+    name = spec["class"]
     try:
-        cls = registry.get(spec["class"])
-    except ChainruleError as e:
-        raise ModelFileError(f"unknown layer in the architecture at {where}: {e}") from None
+        cls = registry.get(name)
+    except ChainruleError:
+        raise ModelFileError(f"unknown layer {_short(name)} in the architecture at {where}; valid names: "
+                             f"{', '.join(registry.names())}") from None
     config = spec.get("config", {})
     if not isinstance(config, dict):
         raise ModelFileError(f"corrupted architecture at {where}: 'config' is not an object")
@@ -49,15 +68,22 @@ def _build(spec, where="model"):
         with init.skipped():  # the file's weights replace the initial ones: do not draw them
             module = cls.from_config(config)
     except MemoryError:
-        raise ModelFileError(f"{spec['class']} at {where} asks for more memory than there is: {config}"[:400]) from None
-    except (TypeError, ValueError, ChainruleError) as e:
-        raise ModelFileError(f"cannot rebuild {spec['class']} at {where} from {config}: {e}"[:400]) from None
+        raise ModelFileError(f"{name} at {where} asks for more memory than the file's weights justify: "
+                             f"{_short(config, 200)}") from None
+    except Exception as e:  # noqa: BLE001 - a constructor given what a file says may fail in any way: say how
+        what = str(e) if isinstance(e, ChainruleError) else f"{type(e).__name__}: {e}"
+        raise ModelFileError(f"cannot rebuild {name} at {where} from {_short(config, 200)}: {_line(what)}") from None
     module.__dict__["training"] = bool(spec.get("training", False))
     children = spec.get("children", {})
     if not isinstance(children, dict):
         raise ModelFileError(f"corrupted architecture at {where}: 'children' is not an object")
+    if children and not module._container:
+        raise ModelFileError(f"corrupted architecture at {where}: a {name} holds no children")
     for k, child in children.items():
-        module.add_module(k, _build(child, f"{where}.{k}"))
+        if not k or "." in k or (hasattr(module, k) and k not in module._modules):
+            raise ModelFileError(f"corrupted architecture at {where}: {_short(k)} cannot name a child module "
+                                 "(empty, dotted, or an attribute of the container)")
+        module.add_module(k, _build(child, f"{where}.{_line(k, 40)}", depth + 1))
     return module
 
 
@@ -82,11 +108,19 @@ def read_model_file(path):
         )
     try:
         spec = json.loads(meta["architecture"])
-        user = json.loads(meta["user_metadata"]) if "user_metadata" in meta else None
-    except (KeyError, json.JSONDecodeError, RecursionError):
+    except (KeyError, ValueError, RecursionError):  # (ValueError: also a number of more than 4300 digits)
         raise ModelFileError(f"{path}: corrupted: the architecture is not valid JSON") from None
     try:
-        model = _build(spec)
+        user = json.loads(meta["user_metadata"]) if "user_metadata" in meta else None
+    except (ValueError, RecursionError):
+        raise ModelFileError(f"{path}: corrupted: the user metadata is not valid JSON") from None
+    # the layers' parameters are made to receive the file's weights: an architecture that asks for much more
+    # memory than those (a few bytes that say Linear(10**5, 10**5)) is refused before it is allocated
+    # (float16 weights fill float32 parameters twice their size; the rest: small layers' buffers)
+    budget = 4 * sum(a.nbytes for a in arrays.values()) + 2**20
+    try:
+        with parameter_budget(budget):
+            model = _build(spec)
     except ModelFileError as e:
         raise ModelFileError(f"{path}: {e}") from None
     try:

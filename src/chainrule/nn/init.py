@@ -65,6 +65,12 @@ def _fill(tensor, values):
     return tensor
 
 
+def _noop(tensor):
+    """True where an initialiser leaves ``tensor`` as it is: while skipped, or when it has no elements (as
+    PyTorch, where fan in and fan out may be 0: ``nn.Linear(0, 4)``)."""
+    return _skip or tensor.data.size == 0
+
+
 def _fans(tensor):
     shape = tensor.shape
     if len(shape) < 2:
@@ -104,6 +110,8 @@ def ones_(tensor):
 
 def xavier_uniform_(tensor, gain=1.0, generator=None, seed=None):
     """Glorot: U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out))."""
+    if _noop(tensor):
+        return tensor
     fan_in, fan_out = _fans(tensor)
     a = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(tensor, -a, a, generator, seed)
@@ -111,17 +119,23 @@ def xavier_uniform_(tensor, gain=1.0, generator=None, seed=None):
 
 def xavier_normal_(tensor, gain=1.0, generator=None, seed=None):
     """Glorot: N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
+    if _noop(tensor):
+        return tensor
     fan_in, fan_out = _fans(tensor)
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator, seed)
 
 
 def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None, seed=None):
     """He: U(-b, b) with b = gain * sqrt(3 / fan), gain from ``nonlinearity`` (and slope ``a``)."""
+    if _noop(tensor):
+        return tensor
     bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / _fan(tensor, mode))
     return uniform_(tensor, -bound, bound, generator, seed)
 
 
 def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None, seed=None):
     """He: N(0, std^2) with std = gain / sqrt(fan)."""
+    if _noop(tensor):
+        return tensor
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
     return normal_(tensor, 0.0, std, generator, seed)

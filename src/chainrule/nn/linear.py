@@ -2,14 +2,10 @@
 
 import math
 
-import numpy as np
-
 from .. import functional as F
-from ..backend import empty_aligned
 from ..errors import ArgumentError
 from ..random import rng
 from ..registry import register
-from ..tensor import Tensor
 from . import init
 from .module import Module
 from .parameter import Parameter
@@ -22,18 +18,17 @@ class Linear(Module):
     """A layer of neurons: ``y = x W^T + b``, with W of shape (out_features, in_features).
 
     Initialised as PyTorch: W and b uniform in +-1/sqrt(in_features). W is stored column-major
-    (``weight.data.T`` is C-contiguous), which makes training faster with OpenBLAS; its values,
-    shape, state dict and files are PyTorch's.
+    (``weight.data.T`` is C-contiguous, see ``backend.parameter_array``), which makes training faster
+    with OpenBLAS; its values, shape, state dict and files are PyTorch's.
     """
 
     def __init__(self, in_features, out_features, bias=True):
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
-        # (out, in) stored column-major: its transpose, the (in, out) kernel, is C-contiguous (see ops.nn.Linear);
-        # on a cache line (see backend.empty_aligned)
-        self.weight = Parameter(Tensor._wrap(empty_aligned((in_features, out_features)).T))
-        self.register_parameter("bias", Parameter(np.empty(out_features, dtype=np.float32)) if bias else None)
+        # the weight is applied as x @ W.T: backend.parameter_array decides its layout (column-major, see there)
+        self.weight = Parameter.empty((out_features, in_features), matmul_weight=True)
+        self.register_parameter("bias", Parameter.empty(out_features) if bias else None)
         self.reset_parameters()
 
     def reset_parameters(self, generator=None):

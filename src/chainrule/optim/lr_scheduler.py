@@ -15,7 +15,7 @@ import inspect
 import math
 from collections import Counter
 
-from ..errors import ArgumentError
+from ..errors import ArgumentError, StateDictError
 from ..registry import register
 from .optimizer import Optimizer, _jsonable
 
@@ -89,7 +89,17 @@ class LRScheduler:
         return {k: copy.deepcopy(v) for k, v in self.__dict__.items() if k != "optimizer"}
 
     def load_state_dict(self, state_dict):
-        self.__dict__.update(copy.deepcopy(dict(state_dict)))
+        """Load what ``state_dict()`` returned: only this scheduler's own attributes (never its optimiser)."""
+        name = type(self).__name__
+        if not isinstance(state_dict, dict):
+            raise StateDictError(f"{name}.load_state_dict: expected a dict (from state_dict()), got "
+                                 f"{type(state_dict).__name__}")
+        own = self.state_dict()
+        unknown = [k for k in state_dict if k not in own]
+        if unknown:
+            raise StateDictError(f"{name}.load_state_dict: not attributes of a {name}: "
+                                 + ", ".join(repr(k)[:40] for k in unknown[:10]))
+        self.__dict__.update(copy.deepcopy(state_dict))
 
     def get_config(self):
         """The constructor arguments other than the optimiser (JSON data)."""
@@ -460,9 +470,9 @@ class ReduceLROnPlateau(LRScheduler):
 
     def _init_is_better(self, mode, threshold, threshold_mode):
         if mode not in ("min", "max"):
-            raise ArgumentError(f"ReduceLROnPlateau: mode must be 'min' or 'max', got {mode!r}")
+            raise ArgumentError(f"ReduceLROnPlateau: mode must be 'min' or 'max', got {mode!r:.60}")
         if threshold_mode not in ("rel", "abs"):
-            raise ArgumentError(f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
+            raise ArgumentError(f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r:.60}")
         self.mode_worse = math.inf if mode == "min" else -math.inf
         self.mode = mode
         self.threshold = threshold

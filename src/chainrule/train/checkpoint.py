@@ -76,27 +76,61 @@ class _Encoder:
 
 
 def _decode(obj, arrays, where="checkpoint"):
+    """The state ``_Encoder`` wrote, rebuilt; anything else (a corrupted file) raises ModelFileError."""
+    try:
+        return _decoded(obj, arrays, where)
+    except (TypeError, ValueError, RecursionError):  # a tag with the wrong kind of value, nesting too deep
+        raise ModelFileError(f"{where}: corrupted: the checkpoint metadata holds state that chainrule never "
+                             "writes") from None
+
+
+def _decoded(obj, arrays, where):
     if isinstance(obj, list):
-        return [_decode(v, arrays, where) for v in obj]
+        return [_decoded(v, arrays, where) for v in obj]
     if not isinstance(obj, dict):
         return obj
     if len(obj) == 1:
         (tag, value), = obj.items()
         if tag == "__tensor__":
-            if value not in arrays:
-                raise ModelFileError(f"{where}: corrupted: the tensor {value!r} it refers to is missing")
+            if not isinstance(value, str) or value not in arrays:
+                raise ModelFileError(f"{where}: corrupted: the tensor {_short(value)} it refers to is missing")
             return arrays[value]
         if tag == "__tuple__":
-            return tuple(_decode(v, arrays, where) for v in value)
+            return tuple(_decoded(v, arrays, where) for v in _list(value))
         if tag == "__items__":
-            return {_hashable(_decode(k, arrays, where)): _decode(v, arrays, where) for k, v in value}
+            return {_hashable(_decoded(k, arrays, where)): _decoded(v, arrays, where) for k, v in _pairs(value)}
         if tag == "__counter__":
-            return Counter({_hashable(_decode(k, arrays, where)): _decode(v, arrays, where) for k, v in value})
+            return Counter({_hashable(_decoded(k, arrays, where)): _decoded(v, arrays, where)
+                            for k, v in _pairs(value)})
         if tag == "__float__":
-            return float(value)  # only 'nan', 'inf', '-inf' are ever written
+            if value not in ("nan", "inf", "-inf"):  # the only ones ever written
+                raise ValueError(value)
+            return float(value)
         if tag == "__set__":
-            return {_hashable(_decode(v, arrays, where)) for v in value}
-    return {k: _decode(v, arrays, where) for k, v in obj.items()}
+            return {_hashable(_decoded(v, arrays, where)) for v in _list(value)}
+    return {k: _decoded(v, arrays, where) for k, v in obj.items()}
+
+
+def _list(value):
+    if not isinstance(value, list):
+        raise TypeError(type(value).__name__)
+    return value
+
+
+def _pairs(value):
+    if not all(isinstance(pair, list) and len(pair) == 2 for pair in _list(value)):
+        raise ValueError("not a list of pairs")
+    return value
+
+
+def _short(value, limit=80):
+    """``repr(value)`` on one line of at most ``limit`` characters (what a file holds, quoted in a message)."""
+    return _line(repr(value), limit)
+
+
+def _line(text, limit=120):
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _hashable(key):
@@ -119,12 +153,17 @@ def _module_generators(model):
 def _restore_generator(gen, state, where):
     """Set ``gen`` to ``state`` in place when it has the same bit generator, else return a new Generator."""
     kind = state.get("bit_generator") if isinstance(state, dict) else None
-    if kind not in _BIT_GENERATORS:
-        raise ModelFileError(f"{where}: unknown random bit generator {kind!r}")
-    if gen is None or type(gen.bit_generator).__name__ != kind:
-        gen = np.random.Generator(getattr(np.random, kind)())
-    gen.bit_generator.state = state
-    return gen
+    if not isinstance(kind, str) or kind not in _BIT_GENERATORS:
+        raise ModelFileError(f"{where}: unknown random bit generator {_short(kind)}")
+    new = gen if gen is not None and type(gen.bit_generator).__name__ == kind else \
+        np.random.Generator(getattr(np.random, kind)())
+    before = new.bit_generator.state
+    try:
+        new.bit_generator.state = state
+    except (KeyError, TypeError, ValueError, OverflowError):  # what numpy raises for a state it cannot take
+        new.bit_generator.state = before
+        raise ModelFileError(f"{where}: corrupted: a random state of the {kind} generator is not valid") from None
+    return new
 
 
 def _loaders(trainer):
@@ -192,21 +231,54 @@ def read_checkpoint(path):
             "a safetensors file that is not a chainrule checkpoint"
         raise ModelFileError(f"{path}: not a training checkpoint: it is {what}")
     if meta.get("format_version") != FORMAT_VERSION:
-        raise ModelFileError(f"{path}: checkpoint format version {meta.get('format_version')!r} is not supported "
-                             f"(this chainrule reads version {FORMAT_VERSION})")
+        raise ModelFileError(f"{path}: checkpoint format version {_short(meta.get('format_version'))} is not "
+                             f"supported (this chainrule reads version {FORMAT_VERSION})")
     try:
         raw = json.loads(meta["checkpoint"])
-    except (KeyError, json.JSONDecodeError, RecursionError):
+    except (KeyError, ValueError, RecursionError):  # (ValueError: also a number of more than 4300 digits)
         raise ModelFileError(f"{path}: corrupted: the checkpoint metadata is not valid JSON") from None
-    if not isinstance(raw, dict) or not isinstance(raw.get("epoch"), int):
+    if not isinstance(raw, dict) or type(raw.get("epoch")) is not int or raw["epoch"] < 0:
         raise ModelFileError(f"{path}: corrupted: the checkpoint metadata has no epoch")
     payload = _decode(raw, arrays, str(path))
+    _check_payload(payload, path)
     keys = payload.get("model_keys") or [k[6:] for k in arrays if k.startswith("model.")]
-    try:
-        model_state = {k: arrays[f"model.{k}"] for k in keys}
-    except KeyError as e:
-        raise ModelFileError(f"{path}: corrupted: model tensor {e.args[0]!r} is missing") from None
-    return payload, model_state
+    missing = [k for k in keys if f"model.{k}" not in arrays]
+    if missing:
+        raise ModelFileError(f"{path}: corrupted: model tensor {_short(missing[0])} is missing")
+    return payload, {k: arrays[f"model.{k}"] for k in keys}
+
+
+def _check_payload(payload, path):
+    """The checkpoint metadata has the fields ``save_checkpoint`` writes, each of the kind it writes."""
+
+    def need(ok, what):
+        if not ok:
+            raise ModelFileError(f"{path}: corrupted: in the checkpoint metadata, {what}")
+
+    def optional(value, kind):
+        return value is None or isinstance(value, kind)
+
+    get = payload.get
+    need(optional(get("model_keys"), list) and all(isinstance(k, str) for k in get("model_keys") or ()),
+         "'model_keys' is not a list of names")
+    opt = get("optimizer")
+    need(isinstance(opt, dict) and isinstance(opt.get("state"), dict) and isinstance(opt.get("param_groups"), list),
+         "'optimizer' is not an optimiser's state dict")
+    need(optional(get("optimizer_class"), str), "'optimizer_class' is not a name")
+    sched = get("scheduler")
+    need(sched is None or (isinstance(sched, dict) and isinstance(sched.get("class"), str)
+                           and isinstance(sched.get("state"), dict)), "'scheduler' is not a scheduler's state")
+    need(optional(get("history"), dict), "'history' is not a History's state")
+    callbacks = get("callbacks", [])
+    need(isinstance(callbacks, list) and all(isinstance(c, dict) and isinstance(c.get("class"), str)
+                                             for c in callbacks), "'callbacks' is not a list of callbacks' states")
+    rng = get("rng", {})
+    need(isinstance(rng, dict) and optional(rng.get("default"), dict), "'rng' is not a set of random states")
+    for part in ("modules", "loaders"):
+        states = rng.get(part, {})
+        need(isinstance(states, dict) and all(isinstance(v, dict) for v in states.values()),
+             f"rng.{part} is not a map of random states")
+    need(all(isinstance(k, str) and ":" in k for k in rng.get("modules", {})), "rng.modules has a malformed name")
 
 
 def checkpoint_epoch(path):
@@ -244,7 +316,7 @@ def apply_checkpoint(payload, model_state, trainer, path="checkpoint"):
         )
     try:
         trainer.optimizer.load_state_dict(payload["optimizer"])
-    except (ChainruleError, KeyError, TypeError) as e:
+    except (ChainruleError, KeyError, TypeError, ValueError) as e:
         raise unfit(f"the optimiser ({type(trainer.optimizer).__name__})", e) from None
     saved_sched, sched = payload.get("scheduler"), getattr(trainer, "scheduler", None)
     if (saved_sched is None) != (sched is None) or (
@@ -256,9 +328,9 @@ def apply_checkpoint(payload, model_state, trainer, path="checkpoint"):
             f"{path}: the checkpoint does not fit this run: it has scheduler {want}, the trainer {have}"
         )
     if sched is not None:
-        sched.load_state_dict(saved_sched["state"])
+        _restore(sched, saved_sched["state"], f"the scheduler ({type(sched).__name__})", path)
     if payload.get("history") is not None and getattr(trainer, "history", None) is not None:
-        trainer.history.load_state_dict(payload["history"])
+        _restore(trainer.history, payload["history"], "the history", path)
     _apply_callbacks(payload.get("callbacks", []), trainer, path)
     rng = payload.get("rng", {})
     if "default" in rng:
@@ -279,7 +351,7 @@ def apply_checkpoint(payload, model_state, trainer, path="checkpoint"):
     loaders = _loaders(trainer)
     for k, state in rng.get("loaders", {}).items():
         if k in loaders:
-            loaders[k].load_state_dict(state)
+            _restore(loaders[k], state, f"the {k} loader", path)
     trainer.stop_training = bool(payload.get("stop_training", False))
 
 
@@ -292,10 +364,21 @@ def _apply_callbacks(saved, trainer, path):
         for i, cb in enumerate(callbacks):
             if i not in used and type(cb).__name__ == entry["class"] and hasattr(cb, "load_state_dict"):
                 used.add(i)
-                cb.load_state_dict(entry["state"])
+                _restore(cb, entry["state"], f"the {entry['class']} callback", path)
                 break
         else:
             raise TrainingError(
-                f"{path}: the checkpoint does not fit this run: it holds the state of a {entry['class']} callback "
-                f"that the trainer does not have (its callbacks: {[type(c).__name__ for c in callbacks]})"
+                f"{path}: the checkpoint does not fit this run: it holds the state of a {_short(entry['class'])} "
+                f"callback that the trainer does not have (its callbacks: {[type(c).__name__ for c in callbacks]})"
             )
+
+
+def _restore(obj, state, what, path):
+    """``obj.load_state_dict(state)``, where ``state`` comes from a file: a state it cannot take is a ModelFileError."""
+    try:
+        obj.load_state_dict(state)
+    except ChainruleError as e:
+        raise TrainingError(f"{path}: the checkpoint does not fit this run: {what}: {e}") from None
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as e:
+        raise ModelFileError(f"{path}: corrupted: the state of {what} cannot be restored "
+                             f"({type(e).__name__}: {_line(str(e))})") from None
