@@ -5,10 +5,12 @@ The table below must name every registered module: a new layer that is not added
 ``test_every_registered_module_is_covered``, so nothing escapes the suite by omission.
 """
 
+import copy
 import json
 
 import numpy as np
 import pytest
+import tolerance as tol  # noqa: E402 - T is torch.nn in the table below
 import torch
 
 import chainrule as cr
@@ -182,6 +184,46 @@ def _torch_kwargs(name, kwargs):
 PARITY = [(n, m) for n in NAMES if TABLE[n][2] is not None for m in ("train", "eval") if (n, m) != ("dropout", "train")]
 
 
+# the magnitude rule (tests/tolerance.py) of each layer with a PyTorch counterpart; the losses and the norms
+# are worked out by ``_magnitudes``
+RULES = {
+    **dict.fromkeys(["linear", "identity", "flatten", "dropout", "conv2d", "avg_pool2d", "adaptive_avg_pool2d",
+                     "embedding"], tol.linear),
+    **dict.fromkeys(["sigmoid", "tanh", "relu", "leaky_relu", "softplus", "elu", "silu"], tol.elementwise),
+    "gelu": tol.from_terms(tol.gelu_tanh_terms),  # the table's GELU is the tanh form
+    "softmax": tol.from_terms(tol.softmax_terms, axis=1),
+    "log_softmax": tol.from_terms(tol.log_softmax_terms, axis=1),
+    "max_pool2d": tol.exact,
+}
+LOSSES = {"mse": "mse_loss", "l1": "l1_loss", "huber": "huber_loss", "bce": "binary_cross_entropy",
+          "bce_with_logits": "binary_cross_entropy_with_logits", "cross_entropy": "cross_entropy", "nll": "nll_loss"}
+
+
+def _magnitudes(name, tmodel, arrays, g):
+    """(magnitude of the output, of the input's gradient, {parameter: of its gradient}, {buffer: of its value})
+    of the torch module ``tmodel`` (before its forward) on ``arrays`` for the upstream gradient ``g``."""
+    if name in LOSSES:
+        mag, grads = tol.loss_magnitudes(LOSSES[name], arrays, TABLE[name][0], g)
+        return mag, grads[0], {}, {}
+    x = arrays[0]
+    if name.startswith("batch_norm"):
+        axes = (0, *range(2, x.ndim))
+        stats = None if tmodel.training else (tmodel.running_mean.numpy(), tmodel.running_var.numpy())
+        rule = tol.normalization(axes, channel_axis=1, stats=stats, eps=tmodel.eps)
+        # after a training step, running = (1 - m) running + m statistic: the terms of each
+        m = tmodel.momentum if tmodel.training else 0.0
+        var_terms, _ = tol.variance_terms(x, axis=axes, ddof=1)
+        state = {"running_mean": (1 - m) * np.abs(tmodel.running_mean.numpy()) + m * np.abs(x).mean(axis=axes),
+                 "running_var": (1 - m) * np.abs(tmodel.running_var.numpy()) + m * var_terms}
+    elif name == "layer_norm":
+        rule, state = tol.normalization((x.ndim - 1,), eps=tmodel.eps), {}
+    else:
+        rule, state = RULES[name], {}
+    floats = [a for a in arrays if a.dtype.kind == "f"]
+    mag, grads, param_mags = tol.module_magnitudes(rule, tmodel, floats, g, [a for a in arrays if a.dtype.kind != "f"])
+    return mag, (grads[0] if grads else None), param_mags, state
+
+
 @pytest.mark.parametrize("name,mode", PARITY)
 def test_pytorch_parity(name, mode):
     kwargs, make, tcls = TABLE[name]
@@ -193,16 +235,18 @@ def test_pytorch_parity(name, mode):
     arrays = make(np.random.default_rng(1))
     xs = [cr.tensor(a, requires_grad=a.dtype.kind == "f" and i == 0) for i, a in enumerate(arrays)]
     ts = [torch.tensor(a, requires_grad=a.dtype.kind == "f" and i == 0) for i, a in enumerate(arrays)]
+    before = copy.deepcopy(tmodel)  # the running statistics the forward starts from
     out, tout = model(*xs), tmodel(*ts)
-    np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), rtol=1e-5, atol=1e-5)
     g = np.random.default_rng(2).standard_normal(out.shape).astype(np.float32)
+    mag, x_mag, param_mags, state_mags = _magnitudes(name, before, arrays, g)
+    tol.assert_close(out.numpy(), tout, mag, "forward")
     out.backward(g)
     tout.backward(torch.tensor(g))
     if xs[0].requires_grad:
-        np.testing.assert_allclose(xs[0].grad.numpy(), ts[0].grad.numpy(), rtol=1e-4, atol=1e-5)
+        tol.assert_close(xs[0].grad.numpy(), ts[0].grad, x_mag, "input gradient")
     tparams = dict(tmodel.named_parameters())
     for k, p in model.named_parameters():
-        np.testing.assert_allclose(p.grad.numpy(), tparams[k].grad.numpy(), rtol=1e-4, atol=1e-5, err_msg=k)
+        tol.assert_close(p.grad.numpy(), tparams[k].grad, param_mags[k], f"gradient of {k}")
     tstate = tmodel.state_dict()
-    for k, v in model.state_dict().items():  # running statistics after a training step
-        np.testing.assert_allclose(v, tstate[k].numpy(), rtol=1e-5, atol=1e-6, err_msg=k)
+    for k, v in model.state_dict().items():  # running statistics after a training step; parameters unchanged
+        tol.assert_close(v, tstate[k], state_mags.get(k, 0), k)

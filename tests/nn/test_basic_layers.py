@@ -5,14 +5,13 @@ import math
 
 import numpy as np
 import pytest
+import tolerance as T
 import torch
 
 import chainrule as cr
 import chainrule.functional as F
 from chainrule import nn
 from chainrule.errors import ArgumentError, ChainruleError, ShapeError
-
-RTOL, ATOL = 1e-5, 1e-6
 
 
 def _x(*shape, seed=0, scale=1.0):
@@ -23,8 +22,10 @@ def _copy_into_torch(layer, torch_layer):
     torch_layer.load_state_dict({k: torch.tensor(v) for k, v in layer.state_dict().items()})
 
 
-def check_parity(layer, torch_layer, x, rtol=RTOL, atol=ATOL):
-    """Forward values and the gradients of the input and of every parameter, for a random upstream gradient."""
+def check_parity(layer, torch_layer, x, rule=T.linear):
+    """Forward values and the gradients of the input and of every parameter, for a random upstream gradient,
+    within C * eps of the magnitudes that ``rule`` gives (``tests/tolerance.py``): ``linear`` for the layers
+    that multiply, add and move, ``elementwise`` for activations."""
     _copy_into_torch(layer, torch_layer)
     xc = cr.tensor(x, requires_grad=True)
     xt = torch.tensor(x, requires_grad=True)
@@ -32,19 +33,20 @@ def check_parity(layer, torch_layer, x, rtol=RTOL, atol=ATOL):
     tout = torch_layer(xt)
     assert out.shape == tuple(tout.shape)
     assert out.dtype == np.float32
-    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=rtol, atol=atol, err_msg="forward")
 
     g = np.random.default_rng(99).standard_normal(out.shape).astype(np.float32)
+    mag, (gx_mag,), param_mags = T.module_magnitudes(rule, torch_layer, [x], g)
+    T.assert_close(out.data, tout.detach().numpy(), mag, "forward")
     out.backward(g)
     tout.backward(torch.from_numpy(g))
     assert xc.grad is not None and xc.grad.shape == xc.shape
-    np.testing.assert_allclose(xc.grad.data, xt.grad.numpy(), rtol=rtol, atol=atol, err_msg="input gradient")
+    T.assert_close(xc.grad.data, xt.grad.numpy(), gx_mag, "input gradient")
     tparams = dict(torch_layer.named_parameters())
     assert [n for n, _ in layer.named_parameters()] == list(tparams)
     for name, p in layer.named_parameters():
         assert p.grad is not None, name
         assert p.grad.dtype == np.float32
-        np.testing.assert_allclose(p.grad.data, tparams[name].grad.numpy(), rtol=rtol, atol=atol, err_msg=name)
+        T.assert_close(p.grad.data, tparams[name].grad.numpy(), param_mags[name], name)
     return out
 
 
@@ -180,31 +182,37 @@ def test_dropout_masks_reproducible_with_manual_seed():
 # ---- activations ------------------------------------------------------------------------------------------------
 
 ACTIVATIONS = [
-    ("sigmoid", lambda: nn.Sigmoid(), lambda: torch.nn.Sigmoid()),
-    ("tanh", lambda: nn.Tanh(), lambda: torch.nn.Tanh()),
-    ("relu", lambda: nn.ReLU(), lambda: torch.nn.ReLU()),
-    ("leaky_relu", lambda: nn.LeakyReLU(), lambda: torch.nn.LeakyReLU()),
-    ("leaky_relu_0.2", lambda: nn.LeakyReLU(0.2), lambda: torch.nn.LeakyReLU(0.2)),
-    ("gelu", lambda: nn.GELU(), lambda: torch.nn.GELU()),
-    ("gelu_tanh", lambda: nn.GELU(approximate="tanh"), lambda: torch.nn.GELU(approximate="tanh")),
-    ("softplus", lambda: nn.Softplus(), lambda: torch.nn.Softplus()),
-    ("softplus_beta", lambda: nn.Softplus(beta=2.0, threshold=3.0), lambda: torch.nn.Softplus(beta=2.0, threshold=3.0)),
-    ("softmax_last", lambda: nn.Softmax(dim=-1), lambda: torch.nn.Softmax(dim=-1)),
-    ("softmax_0", lambda: nn.Softmax(dim=0), lambda: torch.nn.Softmax(dim=0)),
-    ("softmax_1", lambda: nn.Softmax(dim=1), lambda: torch.nn.Softmax(dim=1)),
-    ("log_softmax_last", lambda: nn.LogSoftmax(dim=-1), lambda: torch.nn.LogSoftmax(dim=-1)),
-    ("log_softmax_0", lambda: nn.LogSoftmax(dim=0), lambda: torch.nn.LogSoftmax(dim=0)),
-    ("log_softmax_1", lambda: nn.LogSoftmax(dim=1), lambda: torch.nn.LogSoftmax(dim=1)),
-    ("elu", lambda: nn.ELU(), lambda: torch.nn.ELU()),
-    ("elu_0.5", lambda: nn.ELU(alpha=0.5), lambda: torch.nn.ELU(alpha=0.5)),
-    ("silu", lambda: nn.SiLU(), lambda: torch.nn.SiLU()),
+    ("sigmoid", lambda: nn.Sigmoid(), lambda: torch.nn.Sigmoid(), T.elementwise),
+    ("tanh", lambda: nn.Tanh(), lambda: torch.nn.Tanh(), T.elementwise),
+    ("relu", lambda: nn.ReLU(), lambda: torch.nn.ReLU(), T.elementwise),
+    ("leaky_relu", lambda: nn.LeakyReLU(), lambda: torch.nn.LeakyReLU(), T.elementwise),
+    ("leaky_relu_0.2", lambda: nn.LeakyReLU(0.2), lambda: torch.nn.LeakyReLU(0.2), T.elementwise),
+    ("gelu", lambda: nn.GELU(), lambda: torch.nn.GELU(), T.elementwise),
+    ("gelu_tanh", lambda: nn.GELU(approximate="tanh"), lambda: torch.nn.GELU(approximate="tanh"),
+     T.from_terms(T.gelu_tanh_terms)),
+    ("softplus", lambda: nn.Softplus(), lambda: torch.nn.Softplus(), T.elementwise),
+    ("softplus_beta", lambda: nn.Softplus(beta=2.0, threshold=3.0), lambda: torch.nn.Softplus(beta=2.0, threshold=3.0),
+     T.elementwise),
+    ("softmax_last", lambda: nn.Softmax(dim=-1), lambda: torch.nn.Softmax(dim=-1),
+     T.from_terms(T.softmax_terms, axis=-1)),
+    ("softmax_0", lambda: nn.Softmax(dim=0), lambda: torch.nn.Softmax(dim=0), T.from_terms(T.softmax_terms, axis=0)),
+    ("softmax_1", lambda: nn.Softmax(dim=1), lambda: torch.nn.Softmax(dim=1), T.from_terms(T.softmax_terms, axis=1)),
+    ("log_softmax_last", lambda: nn.LogSoftmax(dim=-1), lambda: torch.nn.LogSoftmax(dim=-1),
+     T.from_terms(T.log_softmax_terms, axis=-1)),
+    ("log_softmax_0", lambda: nn.LogSoftmax(dim=0), lambda: torch.nn.LogSoftmax(dim=0),
+     T.from_terms(T.log_softmax_terms, axis=0)),
+    ("log_softmax_1", lambda: nn.LogSoftmax(dim=1), lambda: torch.nn.LogSoftmax(dim=1),
+     T.from_terms(T.log_softmax_terms, axis=1)),
+    ("elu", lambda: nn.ELU(), lambda: torch.nn.ELU(), T.elementwise),
+    ("elu_0.5", lambda: nn.ELU(alpha=0.5), lambda: torch.nn.ELU(alpha=0.5), T.elementwise),
+    ("silu", lambda: nn.SiLU(), lambda: torch.nn.SiLU(), T.elementwise),
 ]
 
 
-@pytest.mark.parametrize("name, make, tmake", ACTIVATIONS, ids=[a[0] for a in ACTIVATIONS])
-def test_activation_parity(name, make, tmake):
+@pytest.mark.parametrize("name, make, tmake, rule", ACTIVATIONS, ids=[a[0] for a in ACTIVATIONS])
+def test_activation_parity(name, make, tmake, rule):
     x = _x(2, 3, 4, seed=1, scale=3.0)
-    check_parity(make(), tmake(), x)
+    check_parity(make(), tmake(), x, rule)
 
 
 def test_step_matches_heaviside_with_zero_gradient():
@@ -220,7 +228,7 @@ def test_step_matches_heaviside_with_zero_gradient():
 
 
 def test_activation_modules_have_no_parameters():
-    for _, make, _ in ACTIVATIONS:
+    for _, make, _, _ in ACTIVATIONS:
         assert list(make().parameters()) == []
 
 

@@ -7,6 +7,7 @@ import zlib
 
 import numpy as np
 import pytest
+import tolerance as T
 import torch
 import torch.nn.functional as TF
 
@@ -16,33 +17,33 @@ from chainrule import nn, registry
 from chainrule.autograd import gradcheck
 from chainrule.errors import ArgumentError, ShapeError
 
-RTOL, ATOL = 1e-4, 1e-5
-
 
 def _rng(*key):
     return np.random.default_rng(zlib.crc32(repr(key).encode()))
 
 
-def _parity(cr_layer, torch_layer, x_np, seed=0):
-    """Forward values and the gradients of the input and of every parameter, against torch, in float32."""
+def _parity(cr_layer, torch_layer, x_np, seed=0, rule=T.linear, bounding=None):
+    """Forward values and the gradients of the input and of every parameter, against torch, in float32, within
+    C * eps of the magnitudes ``rule`` gives (``tests/tolerance.py``): ``linear`` (the convolution of |x| with
+    |w|, a pool of |x|) or ``exact`` (max-pooling); ``bounding``, a torch module with the layer's parameters
+    whose ``rule`` magnitudes bound the layer's (default: the torch layer itself)."""
     torch_layer.load_state_dict({k: torch.tensor(v) for k, v in cr_layer.state_dict().items()})
     x, xt = cr.tensor(x_np, requires_grad=True), torch.tensor(x_np, requires_grad=True)
     out, tout = cr_layer(x), torch_layer(xt)
     assert out.shape == tuple(tout.shape)
     assert out.dtype == cr.float32
-    np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), rtol=RTOL, atol=ATOL, err_msg="forward")
     g = np.random.default_rng(seed).standard_normal(out.shape).astype(np.float32)
+    mag, (gx_mag,), param_mags = T.module_magnitudes(rule, bounding or torch_layer, [x_np], g)
+    T.assert_close(out.numpy(), tout.detach().numpy(), mag, "forward")
     out.backward(g)
     tout.backward(torch.tensor(g))
     assert x.grad.dtype == cr.float32 and x.grad.shape == x.shape
-    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=RTOL, atol=ATOL, err_msg="input gradient")
+    T.assert_close(x.grad.numpy(), xt.grad.numpy(), gx_mag, "input gradient")
     tparams = dict(torch_layer.named_parameters())
     for name, p in cr_layer.named_parameters():
         assert p.grad is not None, f"{name} received no gradient"
         assert p.grad.dtype == cr.float32
-        np.testing.assert_allclose(
-            p.grad.numpy(), tparams[name].grad.numpy(), rtol=RTOL, atol=ATOL, err_msg=f"gradient of {name}"
-        )
+        T.assert_close(p.grad.numpy(), tparams[name].grad.numpy(), param_mags[name], f"gradient of {name}")
 
 
 # ---- Conv2d against torch ------------------------------------------------------------------------------------------
@@ -84,14 +85,16 @@ def test_functional_conv2d_gradients_only_where_asked():
     assert x.grad is None and b.grad is None
     wt = torch.tensor(wn, requires_grad=True)
     TF.conv2d(torch.tensor(xn), wt, torch.tensor(bn), padding=1).sum().backward()
-    np.testing.assert_allclose(w.grad.numpy(), wt.grad.numpy(), rtol=RTOL, atol=1e-4)
+    _, (_, w_mag, _) = T.linear(lambda *t: TF.conv2d(*t, padding=1), [xn, wn, bn], [np.ones((2, 4, 5, 5))])
+    T.assert_close(w.grad.numpy(), wt.grad.numpy(), w_mag, "weight gradient")
 
     x.requires_grad = True
     w2 = cr.tensor(wn)
     F.conv2d(x, w2, stride=2).sum().backward()
     xt = torch.tensor(xn, requires_grad=True)
     TF.conv2d(xt, torch.tensor(wn), stride=2).sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=RTOL, atol=ATOL)
+    _, (x_mag, _) = T.linear(lambda *t: TF.conv2d(*t, stride=2), [xn, wn], [np.ones((2, 4, 2, 2))])
+    T.assert_close(x.grad.numpy(), xt.grad.numpy(), x_mag, "input gradient")
     with cr.no_grad():
         assert not F.conv2d(x, w, b).requires_grad
 
@@ -125,7 +128,7 @@ MAX_CASES = [
 def test_max_pool2d_parity_with_torch(case):
     k, s, p, d = case
     x = _rng("max", case).standard_normal((2, 3, 8, 9)).astype(np.float32)
-    _parity(nn.MaxPool2d(k, s, p, d), torch.nn.MaxPool2d(k, s, p, d), x)
+    _parity(nn.MaxPool2d(k, s, p, d), torch.nn.MaxPool2d(k, s, p, d), x, rule=T.exact)
 
 
 AVG_CASES = [(2, None, 0), (3, None, 0), (3, 2, 1), (3, 1, 1), ((2, 3), (1, 2), (1, 1)), (2, 2, 1), (4, 3, 2)]
@@ -155,7 +158,8 @@ def test_adaptive_avg_pool2d_parity_with_torch(size):
 )
 def test_pools_take_unbatched_input(make):
     x = np.random.default_rng(3).standard_normal((3, 6, 7)).astype(np.float32)
-    _parity(*make(), x)
+    layer, torch_layer = make()
+    _parity(layer, torch_layer, x, rule=T.exact if isinstance(layer, nn.MaxPool2d) else T.linear)
 
 
 def test_small_network_parity_with_torch():
@@ -177,7 +181,16 @@ def test_small_network_parity_with_torch():
 
     cr.manual_seed(0)
     x = np.random.default_rng(4).standard_normal((3, 3, 12, 12)).astype(np.float32)
-    _parity(build(nn), build(torch.nn), x)
+    model, torch_model = build(nn), build(torch.nn)
+    torch_model.load_state_dict({k: torch.tensor(v) for k, v in model.state_dict().items()})
+    # the magnitudes of a network of products and sums on absolute values bound the real one's terms and the
+    # errors it carries from layer to layer, with each ReLU left out (|relu(z)| <= |z|, slope <= 1) and the
+    # max-pool's selection bounded by the sum over its window (a 1-norm pool: every element it may take)
+    bounding = build(torch.nn)
+    bounding.load_state_dict(torch_model.state_dict())
+    bounding[1] = bounding[4] = torch.nn.Identity()
+    bounding[2] = torch.nn.LPPool2d(1, 2)
+    _parity(model, torch_model, x, bounding=bounding)
 
 
 # ---- gradcheck (float64) -------------------------------------------------------------------------------------------
@@ -239,7 +252,9 @@ def test_max_pool2d_ties_route_like_torch(options):
         out.backward(g)
         tout.backward(torch.tensor(g))
         np.testing.assert_array_equal(out.numpy(), tout.detach().numpy())
-        np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-6, atol=1e-6)
+        # overlapping windows add their gradients where they pick the same element: exact up to those sums
+        _, (gx_mag,) = T.exact(lambda t: TF.max_pool2d(t, *options), [x_np], [g])
+        T.assert_close(x.grad.numpy(), xt.grad.numpy(), gx_mag, "input gradient")
 
 
 @pytest.mark.parametrize("options", [(3, 2, 1), (2, None, 0), (3, 1, 1)], ids=str)
@@ -255,7 +270,8 @@ def test_max_pool2d_nan_and_minus_inf_like_torch(options):
     out.backward(g)
     tout.backward(torch.tensor(g))
     np.testing.assert_array_equal(out.numpy(), tout.detach().numpy())
-    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-6, atol=1e-6)  # sums of overlapping windows
+    _, (gx_mag,) = T.exact(lambda t: TF.max_pool2d(t, *options), [x_np], [g])  # sums of overlapping windows
+    T.assert_close(x.grad.numpy(), xt.grad.numpy(), gx_mag, "input gradient")
 
 
 # ---- errors --------------------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+import tolerance as T
 import torch
 import torch.nn.functional as TF
 
@@ -14,13 +15,34 @@ from chainrule import nn
 from chainrule.errors import ArgumentError, DTypeError, OutOfRangeError, ShapeError
 from chainrule.registry import get as registered
 
-RTOL, ATOL = 1e-4, 1e-5
 
-
-def _close(a, t, msg="", rtol=RTOL, atol=ATOL):
+def _close(a, t, magnitude, msg=""):
+    """Within C * eps of the magnitude of what each element sums (``tests/tolerance.py``)."""
     a = a.data if isinstance(a, cr.Tensor) else a
-    t = t.detach().numpy() if isinstance(t, torch.Tensor) else t
-    np.testing.assert_allclose(a, t, rtol=rtol, atol=atol, err_msg=msg)
+    T.assert_close(a, t, magnitude, msg)
+
+
+def _bn_axes(x):
+    return (0, *range(2, np.ndim(x)))
+
+
+def _rule(layer, torch_layer, x):
+    """The magnitude rule of a normalisation layer in its current mode (``tolerance.normalization``)."""
+    if isinstance(layer, nn.LayerNorm):
+        k = len(layer.normalized_shape)
+        return T.normalization(tuple(range(x.ndim - k, x.ndim)), eps=layer.eps)
+    running = not torch_layer.training and torch_layer.track_running_stats
+    stats = (torch_layer.running_mean.numpy(), torch_layer.running_var.numpy()) if running else None
+    return T.normalization(_bn_axes(x), channel_axis=1, stats=stats, eps=layer.eps)
+
+
+def _running_terms(x, momentum, step):
+    """The terms one training step adds to the running mean and the (unbiased) running variance, each weighted by
+    the step's momentum (1 / (step + 1) for a cumulative average), and that weight."""
+    m = 1 / (step + 1) if momentum is None else momentum
+    axes = _bn_axes(x)
+    var_terms, _ = T.variance_terms(x, axis=axes, ddof=1)
+    return m * np.abs(x).astype(np.float64).mean(axis=axes), m * var_terms, m
 
 
 def _torch_copy(layer, torch_layer):
@@ -37,17 +59,19 @@ def _step(layer, torch_layer, x, rng, msg):
     """One forward and backward with a random upstream gradient; compares output and every gradient."""
     xc = cr.tensor(x, requires_grad=True)
     xt = torch.tensor(x, requires_grad=True)
+    rule = _rule(layer, torch_layer, x)  # before the forward moves the running statistics
     out, tout = layer(xc), torch_layer(xt)
     assert out.dtype == cr.float32 and out.shape == tuple(tout.shape)
-    _close(out, tout, f"{msg}: forward")
     g = rng.standard_normal(out.shape).astype(np.float32)
+    mag, (gx_mag,), param_mags = T.module_magnitudes(rule, torch_layer, [x], g)
+    _close(out, tout, mag, f"{msg}: forward")
     out.backward(g)
     tout.backward(torch.from_numpy(g))
-    _close(xc.grad, xt.grad, f"{msg}: input gradient", atol=1e-4)
+    _close(xc.grad, xt.grad, gx_mag, f"{msg}: input gradient")
     for name, p in layer.named_parameters():
         tp = dict(torch_layer.named_parameters())[name]
         assert p.grad.dtype == cr.float32
-        _close(p.grad, tp.grad, f"{msg}: gradient of {name}", atol=1e-4)
+        _close(p.grad, tp.grad, param_mags[name], f"{msg}: gradient of {name}")
     layer.zero_grad()
     torch_layer.zero_grad()
 
@@ -77,14 +101,19 @@ def test_batch_norm_matches_torch(cls, tcls, shape, options):
     _randomise(layer, rng)
     tlayer = _torch_copy(layer, tcls(shape[1], **options))
     assert list(layer.state_dict()) == list(tlayer.state_dict())
+    # a running statistic is (1 - m) old + m new: its terms follow the same recursion, from |0| and |1|
+    running = {"running_mean": np.zeros(shape[1]), "running_var": np.ones(shape[1]), "num_batches_tracked": 0}
     for step in range(3):  # training: batch statistics, running statistics updated
         x = rng.standard_normal(shape) * 2 + rng.standard_normal(shape[1]).reshape((1, -1) + (1,) * (len(shape) - 2))
         _step(layer, tlayer, x.astype(np.float32), rng, f"train step {step}")
+        mean_terms, var_terms, m = _running_terms(x.astype(np.float32), options.get("momentum", 0.1), step)
+        running["running_mean"] = (1 - m) * running["running_mean"] + mean_terms
+        running["running_var"] = (1 - m) * running["running_var"] + var_terms
     state, tstate = layer.state_dict(), tlayer.state_dict()
     assert list(state) == list(tstate)
     for k in state:
         assert state[k].dtype == tstate[k].numpy().dtype, k
-        _close(state[k], tstate[k], f"state {k}")
+        _close(state[k], tstate[k], running.get(k, 0), f"state {k}")  # the parameters did not move: equal
     if options.get("track_running_stats", True):
         assert state["num_batches_tracked"].shape == () and int(state["num_batches_tracked"]) == 3
     layer.eval()
@@ -116,16 +145,19 @@ def test_functional_batch_norm_matches_torch():
         trm, trv = torch.tensor(rm), torch.tensor(rv)
         xs = [cr.tensor(a, requires_grad=True) for a in (x, w, b)]
         ts = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
+        rule = T.normalization((0, 2), channel_axis=1, stats=None if training else (rm, rv), eps=1e-4)
         out = F.batch_norm(xs[0], crm if stats else None, crv if stats else None, xs[1], xs[2], training, 0.2, 1e-4)
         tout = TF.batch_norm(ts[0], trm if stats else None, trv if stats else None, ts[1], ts[2], training, 0.2, 1e-4)
-        _close(out, tout, f"forward training={training}")
-        _close(crm, trm, "running_mean")
-        _close(crv, trv, "running_var")
         g = rng.standard_normal(x.shape).astype(np.float32)
+        (mag,), grad_mags = rule(None, [x, w, b], [g])
+        _close(out, tout, mag, f"forward training={training}")
+        mean_terms, var_terms, _ = _running_terms(x, 0.2, 0) if training else (0, 0, 0)
+        _close(crm, trm, mean_terms + 0.8 * np.abs(rm), "running_mean")
+        _close(crv, trv, var_terms + 0.8 * np.abs(rv), "running_var")
         out.backward(g)
         tout.backward(torch.from_numpy(g))
-        for i, (a, t) in enumerate(zip(xs, ts)):
-            _close(a.grad, t.grad, f"gradient of input {i}, training={training}", atol=1e-4)
+        for i, (a, t, m) in enumerate(zip(xs, ts, grad_mags)):
+            _close(a.grad, t.grad, m, f"gradient of input {i}, training={training}")
 
 
 @pytest.mark.parametrize("training", [True, False])
@@ -145,15 +177,16 @@ def test_batch_norm_without_weight_or_bias_and_any_input_mix():
     xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
     out = F.batch_norm(xc, None, None, weight=wc, training=True)
     tout = TF.batch_norm(xt, None, None, weight=wt, training=True)
-    _close(out, tout)
+    (mag,), (gx_mag, gw_mag) = T.normalization((0, 2), channel_axis=1)(None, [x, w], [np.ones(x.shape)])
+    _close(out, tout, mag, "forward")
     out.sum().backward()
     tout.sum().backward()
-    _close(xc.grad, xt.grad, atol=1e-4)
-    _close(wc.grad, wt.grad, atol=1e-4)
+    _close(xc.grad, xt.grad, gx_mag, "input gradient")
+    _close(wc.grad, wt.grad, gw_mag, "weight gradient")
     # only the weight requires a gradient: the input's is not computed
     wc.grad = None
     F.batch_norm(cr.tensor(x), None, None, weight=wc, training=True).sum().backward()
-    _close(wc.grad, wt.grad, atol=1e-4)
+    _close(wc.grad, wt.grad, gw_mag, "weight gradient")
 
 
 # ---- layer norm ------------------------------------------------------------------------------------
@@ -200,11 +233,13 @@ def test_embedding_matches_torch(padding_idx):
     idx = np.array([[0, 2, 2, 5], [1, 2, 0, 0], [5, 5, 5, 3]])  # repeats accumulate
     out, tout = layer(cr.tensor(idx)), tlayer(torch.tensor(idx))
     assert out.shape == (3, 4, 4)
-    _close(out, tout, "forward")
+    np.testing.assert_array_equal(out.data, tout.detach().numpy())  # a gather: exact
     g = np.random.default_rng(5).standard_normal(out.shape).astype(np.float32)
     out.backward(g)
     tout.backward(torch.from_numpy(g))
-    _close(layer.weight.grad, tlayer.weight.grad, "weight gradient")
+    # the rows used several times sum their gradients: the same sum of |g|
+    _, _, grad_mags = T.module_magnitudes(T.linear, tlayer, [], g, constants=[idx])
+    _close(layer.weight.grad, tlayer.weight.grad, grad_mags["weight"], "weight gradient")
     if padding_idx is not None:
         np.testing.assert_array_equal(layer.weight.grad.data[padding_idx], 0)
     np.testing.assert_array_equal(layer.weight.grad.data[4], 0)  # an unused row

@@ -7,6 +7,11 @@ every input of a case is a float tensor whose gradient is checked.
 
 ``sample(case, dtype)`` draws a case's inputs from a numpy generator seeded by the case's name, so
 each case is reproducible on its own and independent of which other cases run.
+
+Each case also names the rule (``tests/tolerance.py``) that gives the magnitude of what its outputs and
+gradients sum, from which the parity test takes its float32 tolerance: ``linear`` for products, sums and
+moves (the op on absolute values), ``elementwise`` (the default), ``exact`` for selections, and the
+terms of the fused formulas (softmax, logsumexp, variance) for the rest.
 """
 
 import zlib
@@ -14,10 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import tolerance as T
 import torch
 import torch.nn.functional as TF
 
 import chainrule as cr
+import chainrule.functional as F
 
 # ---- domains: (rng, shape) -> float64 array ----------------------------------------------------------
 
@@ -40,6 +47,11 @@ def distinct(rng, shape):
     """Values at least 0.1 apart (no ties, no near-ties) for max, min and argmax/argmin."""
     n = int(np.prod(shape))
     return (rng.permutation(n) * 0.1 - 0.05 * n + rng.uniform(0.0, 0.05, n)).reshape(shape)
+
+
+def probability(rng, shape):
+    """In [0.05, 0.95]: the input of binary cross-entropy, away from its clamped ends."""
+    return rng.uniform(0.05, 0.95, shape)
 
 
 def small(rng, shape):
@@ -79,8 +91,8 @@ class Case:
     inputs: tuple
     differentiable: bool = True  # False: compare values only (argmax / argmin)
     gradcheck: bool = True  # False where finite differences cannot see the rule (an input on a kink)
-    rtol: float = 1e-5
-    atol: float = 1e-6
+    # (torch_fn, float inputs, upstream gradients or None) -> (magnitudes of the outputs, of the gradients)
+    magnitude: Callable = T.elementwise
 
 
 def sample(case, dtype=np.float32):
@@ -94,11 +106,19 @@ def I(*shape, domain=normal):  # noqa: E743 - a short name keeps the table reada
 
 
 CASES = []
+_rule = [T.elementwise]  # the magnitude rule of the cases that name none: set per section by ``section``
+
+
+def section(rule):
+    """The cases added from here on take the magnitude rule ``rule`` unless they name their own."""
+    _rule[0] = rule
 
 
 def case(name, fn, torch_fn=None, inputs=(), **kw):
     """Add a case; ``torch_fn`` defaults to ``fn`` (when the same code works on both libraries)."""
+    kw.setdefault("magnitude", _rule[0])
     CASES.append(Case(name, fn, torch_fn or fn, tuple(inputs), **kw))
+
 
 
 def _dims(axis, ndim):
@@ -129,9 +149,9 @@ BINARY_SHAPES = [
     ("empty", (0, 3), (3,)),
 ]
 for tag, sa, sb in BINARY_SHAPES:
-    case(f"add_{tag}", lambda a, b: a + b, inputs=[I(*sa), I(*sb)])
-    case(f"sub_{tag}", lambda a, b: a - b, inputs=[I(*sa), I(*sb)])
-    case(f"mul_{tag}", lambda a, b: a * b, inputs=[I(*sa), I(*sb)])
+    case(f"add_{tag}", lambda a, b: a + b, inputs=[I(*sa), I(*sb)], magnitude=T.linear)
+    case(f"sub_{tag}", lambda a, b: a - b, inputs=[I(*sa), I(*sb)], magnitude=T.linear)
+    case(f"mul_{tag}", lambda a, b: a * b, inputs=[I(*sa), I(*sb)], magnitude=T.linear)
     case(f"div_{tag}", lambda a, b: a / b, inputs=[I(*sa), I(*sb, domain=nonzero)])
     case(f"pow_{tag}", lambda a, b: a**b, inputs=[I(*sa, domain=positive), I(*sb)])
     case(f"maximum_{tag}", cr.maximum, torch.maximum, inputs=[I(*sa), I(*sb)])
@@ -160,6 +180,8 @@ case("neg_empty", lambda x: -x, inputs=[I(0, 3)])
 
 # ---- matmul ----------------------------------------------------------------------------------------
 
+section(T.linear)
+
 MATMUL_SHAPES = [
     ("1d_1d", (4,), (4,)),
     ("2d_1d", (3, 4), (4,)),
@@ -180,10 +202,14 @@ for tag, sa, sb in MATMUL_SHAPES:
 case("matmul_function", cr.matmul, torch.matmul, inputs=[I(3, 4), I(4, 2)])
 case("matmul_method", lambda a, b: a.matmul(b), inputs=[I(2, 3, 4), I(4)])
 _M = np.random.default_rng(7).standard_normal((2, 3)).astype(np.float32)
-case("matmul_ndarray_left", lambda x: _M @ x, lambda x: _t(_M) @ x, inputs=[I(3, 4)])
-case("matmul_ndarray_right", lambda x: x @ _M.T, lambda x: x @ _t(_M.T), inputs=[I(4, 3)])
+case("matmul_ndarray_left", lambda x: _M @ x, lambda x: _t(_M) @ x, inputs=[I(3, 4)],
+     magnitude=lambda f, xs, gs=None: T.linear(lambda x: _t(_M).double() @ x, xs, gs))
+case("matmul_ndarray_right", lambda x: x @ _M.T, lambda x: x @ _t(_M.T), inputs=[I(4, 3)],
+     magnitude=lambda f, xs, gs=None: T.linear(lambda x: x @ _t(_M.T).double(), xs, gs))
 
 # ---- elementwise functions -------------------------------------------------------------------------
+
+section(T.elementwise)
 
 case("exp", cr.exp, torch.exp, inputs=[I(3, 4, domain=small)])
 case("exp_method_0d", lambda x: x.exp(), inputs=[I(domain=small)])
@@ -241,9 +267,9 @@ case("leaky_relu_slope", lambda x: x.leaky_relu(0.2), lambda x: TF.leaky_relu(x,
 case("gelu", cr.gelu, TF.gelu, inputs=[I(3, 4)])
 case("gelu_wide", lambda x: x.gelu(), TF.gelu, inputs=[I(10, domain=lambda r, s: r.uniform(-6, 6, s))])
 case("gelu_tanh", lambda x: cr.gelu(x, approximate="tanh"), lambda x: TF.gelu(x, approximate="tanh"),
-     inputs=[I(3, 4)])
+     inputs=[I(3, 4)], magnitude=T.from_terms(T.gelu_tanh_terms))
 case("gelu_tanh_method", lambda x: x.gelu(approximate="tanh"), lambda x: TF.gelu(x, approximate="tanh"),
-     inputs=[I(10, domain=lambda r, s: r.uniform(-6, 6, s))])
+     inputs=[I(10, domain=lambda r, s: r.uniform(-6, 6, s))], magnitude=T.from_terms(T.gelu_tanh_terms))
 case("softplus", cr.softplus, TF.softplus, inputs=[I(3, 4)])
 case("softplus_threshold", cr.softplus, TF.softplus, inputs=[I(3, 4, domain=softplus_domain)])
 case("softplus_beta", lambda x: x.softplus(beta=2.0, threshold=5.0),
@@ -267,19 +293,27 @@ UNARY_0D = [
     ("step", cr.step, lambda x: (x >= 0).to(x.dtype) + 0 * x, nonzero),
 ]
 for tag, f, tf, dom in UNARY_0D:
-    case(f"{tag}_0d", f, tf, inputs=[I(domain=dom)])
+    rule = T.from_terms(T.gelu_tanh_terms) if tag == "gelu_tanh" else T.elementwise
+    case(f"{tag}_0d", f, tf, inputs=[I(domain=dom)], magnitude=rule)
 
 for ax in (-1, 0, 1):
     case(f"softmax_axis{ax}", lambda x, ax=ax: cr.softmax(x, axis=ax), lambda x, ax=ax: torch.softmax(x, ax),
-         inputs=[I(3, 4)])
+         inputs=[I(3, 4)], magnitude=T.from_terms(T.softmax_terms, axis=ax))
     case(f"log_softmax_axis{ax}", lambda x, ax=ax: cr.log_softmax(x, axis=ax),
-         lambda x, ax=ax: torch.log_softmax(x, ax), inputs=[I(3, 4)])
-case("softmax_method_3d", lambda x: x.softmax(1), lambda x: torch.softmax(x, 1), inputs=[I(2, 3, 4)])
-case("log_softmax_method_1d", lambda x: x.log_softmax(), lambda x: torch.log_softmax(x, -1), inputs=[I(5)])
-case("softmax_empty", lambda x: cr.softmax(x), lambda x: torch.softmax(x, -1), inputs=[I(0, 3)])
-case("log_softmax_empty", lambda x: cr.log_softmax(x), lambda x: torch.log_softmax(x, -1), inputs=[I(0, 3)])
+         lambda x, ax=ax: torch.log_softmax(x, ax), inputs=[I(3, 4)],
+         magnitude=T.from_terms(T.log_softmax_terms, axis=ax))
+case("softmax_method_3d", lambda x: x.softmax(1), lambda x: torch.softmax(x, 1), inputs=[I(2, 3, 4)],
+     magnitude=T.from_terms(T.softmax_terms, axis=1))
+case("log_softmax_method_1d", lambda x: x.log_softmax(), lambda x: torch.log_softmax(x, -1), inputs=[I(5)],
+     magnitude=T.from_terms(T.log_softmax_terms))
+case("softmax_empty", lambda x: cr.softmax(x), lambda x: torch.softmax(x, -1), inputs=[I(0, 3)],
+     magnitude=T.from_terms(T.softmax_terms))
+case("log_softmax_empty", lambda x: cr.log_softmax(x), lambda x: torch.log_softmax(x, -1), inputs=[I(0, 3)],
+     magnitude=T.from_terms(T.log_softmax_terms))
 
 # ---- reductions ------------------------------------------------------------------------------------
+
+section(T.linear)  # sums and means; the others name their rules
 
 AXES = [None, 0, 1, -1, (0, 2), (-1, 0), (0, 1, 2)]
 for axis in AXES:
@@ -293,52 +327,59 @@ for axis in AXES:
         for ddof in (0, 1):
             case(f"var_ddof{ddof}_{tag}", lambda x, kw=kw, d=ddof: cr.var(x, ddof=d, **kw),
                  lambda x, a=axis, k=keep, d=ddof: torch.var(x, dim=_dims(a, 3), correction=d, keepdim=k),
-                 inputs=[I(2, 3, 4)])
+                 inputs=[I(2, 3, 4)], magnitude=T.from_terms(T.variance_terms, ddof=ddof, **kw))
             case(f"std_ddof{ddof}_{tag}", lambda x, kw=kw, d=ddof: x.std(ddof=d, **kw),
                  lambda x, a=axis, k=keep, d=ddof: torch.std(x, dim=_dims(a, 3), correction=d, keepdim=k),
-                 inputs=[I(2, 3, 4)])
+                 inputs=[I(2, 3, 4)], magnitude=T.from_terms(T.variance_terms, ddof=ddof, std=True, **kw))
         case(f"max_{tag}", lambda x, kw=kw: cr.max(x, **kw),
              lambda x, a=axis, k=keep: torch.amax(x, dim=_dims(a, 3), keepdim=k),
-             inputs=[I(2, 3, 4, domain=distinct)])
+             inputs=[I(2, 3, 4, domain=distinct)], magnitude=T.exact)
         case(f"min_{tag}", lambda x, kw=kw: x.min(**kw),
              lambda x, a=axis, k=keep: torch.amin(x, dim=_dims(a, 3), keepdim=k),
-             inputs=[I(2, 3, 4, domain=distinct)])
+             inputs=[I(2, 3, 4, domain=distinct)], magnitude=T.exact)
         case(f"logsumexp_{tag}", lambda x, kw=kw: cr.logsumexp(x, **kw),
-             lambda x, a=axis, k=keep: torch.logsumexp(x, dim=_dims(a, 3), keepdim=k), inputs=[I(2, 3, 4)])
+             lambda x, a=axis, k=keep: torch.logsumexp(x, dim=_dims(a, 3), keepdim=k), inputs=[I(2, 3, 4)],
+             magnitude=T.from_terms(T.logsumexp_terms, **kw))
 
 # methods, 0-d and 1-D inputs, and empty tensors
 case("sum_method_2d", lambda x: x.sum(axis=1), lambda x: x.sum(dim=1), inputs=[I(3, 4)])
 case("sum_0d", cr.sum, torch.sum, inputs=[I()])
 case("sum_0d_axis0", lambda x: x.sum(axis=0), lambda x: x.sum(dim=0), inputs=[I()])
 case("mean_0d", cr.mean, torch.mean, inputs=[I()])
-case("max_0d", cr.max, torch.amax, inputs=[I()])
+case("max_0d", cr.max, torch.amax, inputs=[I()], magnitude=T.exact)
 # torch accepts dim 0 (or -1) on a 0-d tensor, and chainrule's normalize_axis lets it through too
 case("mean_0d_axis0", lambda x: x.mean(axis=0), lambda x: x.mean(dim=0), inputs=[I()])
-case("max_0d_axis_neg", lambda x: x.max(axis=-1), lambda x: x.amax(dim=-1), inputs=[I()])
-case("logsumexp_0d_axis0", lambda x: x.logsumexp(axis=0), lambda x: torch.logsumexp(x, dim=0), inputs=[I()])
-case("softmax_0d", lambda x: x.softmax(), lambda x: torch.softmax(x, -1), inputs=[I()])
-case("log_softmax_0d", lambda x: x.log_softmax(0), lambda x: torch.log_softmax(x, 0), inputs=[I()])
-case("var_0d", lambda x: x.var(), lambda x: x.var(correction=0), inputs=[I()])
-case("logsumexp_0d", cr.logsumexp, lambda x: torch.logsumexp(x, dim=()), inputs=[I()])
-case("max_method_1d", lambda x: x.max(), lambda x: x.amax(), inputs=[I(6, domain=distinct)])
+case("max_0d_axis_neg", lambda x: x.max(axis=-1), lambda x: x.amax(dim=-1), inputs=[I()], magnitude=T.exact)
+case("logsumexp_0d_axis0", lambda x: x.logsumexp(axis=0), lambda x: torch.logsumexp(x, dim=0), inputs=[I()],
+     magnitude=T.from_terms(T.logsumexp_terms, axis=0))
+case("softmax_0d", lambda x: x.softmax(), lambda x: torch.softmax(x, -1), inputs=[I()],
+     magnitude=T.from_terms(T.softmax_terms))
+case("log_softmax_0d", lambda x: x.log_softmax(0), lambda x: torch.log_softmax(x, 0), inputs=[I()],
+     magnitude=T.from_terms(T.log_softmax_terms, axis=0))
+case("var_0d", lambda x: x.var(), lambda x: x.var(correction=0), inputs=[I()], magnitude=T.from_terms(T.variance_terms))
+case("logsumexp_0d", cr.logsumexp, lambda x: torch.logsumexp(x, dim=()), inputs=[I()],
+     magnitude=T.from_terms(T.logsumexp_terms))
+case("max_method_1d", lambda x: x.max(), lambda x: x.amax(), inputs=[I(6, domain=distinct)], magnitude=T.exact)
 case("min_function_1d", lambda x: cr.min(x, axis=0), lambda x: torch.amin(x, dim=0),
-     inputs=[I(6, domain=distinct)])
+     inputs=[I(6, domain=distinct)], magnitude=T.exact)
 case("logsumexp_method", lambda x: x.logsumexp(axis=-1), lambda x: torch.logsumexp(x, dim=-1),
-     inputs=[I(3, 4)])
-case("var_method_1d", lambda x: x.var(ddof=1), lambda x: x.var(correction=1), inputs=[I(5)])
+     inputs=[I(3, 4)], magnitude=T.from_terms(T.logsumexp_terms, axis=-1))
+case("var_method_1d", lambda x: x.var(ddof=1), lambda x: x.var(correction=1), inputs=[I(5)],
+     magnitude=T.from_terms(T.variance_terms, ddof=1))
 case("std_function_2d", lambda x: cr.std(x, axis=0), lambda x: torch.std(x, dim=0, correction=0),
-     inputs=[I(4, 3)])
+     inputs=[I(4, 3)], magnitude=T.from_terms(T.variance_terms, axis=0, std=True))
 case("sum_empty_axis0", lambda x: x.sum(axis=0), lambda x: x.sum(dim=0), inputs=[I(0, 3)])
 case("sum_empty_all", lambda x: x.sum(), lambda x: x.sum(), inputs=[I(0, 3)])
 case("sum_empty_axis1", lambda x: x.sum(axis=1), lambda x: x.sum(dim=1), inputs=[I(0, 3)])
 case("mean_empty_axis1", lambda x: x.mean(axis=1), lambda x: x.mean(dim=1), inputs=[I(0, 3)])
-case("max_empty_axis1", lambda x: x.max(axis=1), lambda x: x.amax(dim=1), inputs=[I(0, 3)])
+case("max_empty_axis1", lambda x: x.max(axis=1), lambda x: x.amax(dim=1), inputs=[I(0, 3)], magnitude=T.exact)
 case("logsumexp_empty_axis0", lambda x: x.logsumexp(axis=0), lambda x: torch.logsumexp(x, dim=0),
-     inputs=[I(0, 3)])
+     inputs=[I(0, 3)], magnitude=T.from_terms(T.logsumexp_terms, axis=0))
 case("logsumexp_empty_axis1", lambda x: x.logsumexp(axis=1), lambda x: torch.logsumexp(x, dim=1),
-     inputs=[I(0, 3)])
+     inputs=[I(0, 3)], magnitude=T.from_terms(T.logsumexp_terms, axis=1))
 
 # ties: tied extremes share the gradient equally, as torch.amax / torch.amin
+section(T.exact)  # selections: max, min, argmax, argmin
 case("max_ties_1d", cr.max, torch.amax, inputs=[I(3, domain=fixed([1.0, 3.0, 3.0]))])
 case("min_ties_1d", cr.min, torch.amin, inputs=[I(3, domain=fixed([1.0, 1.0, 3.0]))])
 # At a tie of k > 2 elements, a central difference gives each of them 1/2 (raising one raises the
@@ -372,6 +413,8 @@ for axis in (None, 0, 1, -1):
              inputs=[I(3, 4, domain=distinct)], differentiable=False)
 
 # ---- shape and movement ----------------------------------------------------------------------------
+
+section(T.linear)  # moves, gathers (a repeated index sums its gradients), concatenations, pads
 
 case("reshape_tuple", lambda x: x.reshape((6, 4)), inputs=[I(2, 3, 4)])
 case("reshape_args_minus1", lambda x: x.reshape(4, -1), lambda x: x.reshape(4, -1), inputs=[I(2, 3, 4)])
@@ -451,7 +494,8 @@ INDEXES = [
     ("of_empty", (0, 3), lambda x: x[:, 1], None),
 ]
 for tag, shape, f, tf in INDEXES:
-    case(f"getitem_{tag}", f, tf, inputs=[I(*shape)])
+    # a mask made from the values selects other elements of their absolute values: those cases only move values
+    case(f"getitem_{tag}", f, tf, inputs=[I(*shape)], magnitude=T.exact if tag == "bool_tensor_mask" else T.linear)
 
 case("concatenate_axis0", lambda a, b: cr.concatenate([a, b]), lambda a, b: torch.cat([a, b]),
      inputs=[I(2, 3), I(4, 3)])
@@ -495,15 +539,119 @@ case("pad_method", lambda x: x.pad(((1, 1), (2, 0))), lambda x: TF.pad(x, [2, 0,
 case("astype_float64", lambda x: x.astype(cr.float64), lambda x: x.to(torch.float64), inputs=[I(3, 4)])
 case("double", lambda x: x.double() * 2, lambda x: x.double() * 2, inputs=[I(3, 4)])
 case("astype_string", lambda x: x.astype("float64").exp(), lambda x: x.double().exp(),
-     inputs=[I(2, 3, domain=small)])
+     inputs=[I(2, 3, domain=small)], magnitude=T.elementwise)
 
 # ---- composites (several ops in one graph: gradients meet and add) ---------------------------------
 
+section(T.elementwise)
+
+
+
+def _reuse_input_terms(torch_fn, arrays, upstreams=None):
+    """x e^x - sum(x, axis=0) / 3: terms |x| e^x (exp rounded relative to 1 + |x|) and sum |x| / 3; the backward's
+    g (e^x + x e^x) and sum |g| / 3."""
+    x = np.asarray(arrays[0], dtype=np.float64)
+    e = np.exp(x) * (1 + np.abs(x))
+    fwd = np.abs(x) * e + np.abs(x).sum(axis=0, keepdims=True) / 3
+    if upstreams is None:
+        return [fwd], []
+    g = np.abs(np.asarray(upstreams[0], dtype=np.float64))
+    return [fwd], [g * e * (1 + np.abs(x)) + g.sum(axis=0, keepdims=True) / 3]
+
+
+_PICK = (np.arange(3), np.array([0, 2, 1]))
+
+
+def _cross_entropy_like_terms(torch_fn, arrays, upstreams=None):
+    """-mean(log_softmax(z)[picked]): the log-softmax's terms at the picked elements, averaged; its backward is the
+    log-softmax's for an upstream gradient of -g / 3 at the picked elements."""
+    fwd, _ = T.log_softmax_terms(arrays[0], axis=1)
+    if upstreams is None:
+        return [fwd[_PICK].mean()], []
+    u = np.zeros(arrays[0].shape)
+    u[_PICK] = np.abs(upstreams[0]) / 3
+    return [fwd[_PICK].mean()], [T.log_softmax_terms(arrays[0], u, axis=1)[1]]
+
+
+# relu(|z|) = |z|: the products and sums on absolute values bound every term relu lets through
 case("mlp_layer", lambda x, w, b: cr.relu(x @ w + b).sum(axis=1),
-     lambda x, w, b: torch.relu(x @ w + b).sum(dim=1), inputs=[I(4, 3), I(3, 5), I(5)], gradcheck=True)
-case("reuse_input", lambda x: x * x.exp() - x.sum(axis=0, keepdims=True) / 3, inputs=[I(3, 4, domain=small)])
-case("cross_entropy_like", lambda z: -(z.log_softmax(axis=1)[np.arange(3), np.array([0, 2, 1])]).mean(),
-     lambda z: -(z.log_softmax(dim=1)[torch.arange(3), torch.tensor([0, 2, 1])]).mean(), inputs=[I(3, 4)])
+     lambda x, w, b: torch.relu(x @ w + b).sum(dim=1), inputs=[I(4, 3), I(3, 5), I(5)], gradcheck=True,
+     magnitude=T.linear)
+case("reuse_input", lambda x: x * x.exp() - x.sum(axis=0, keepdims=True) / 3, inputs=[I(3, 4, domain=small)],
+     magnitude=_reuse_input_terms)
+case("cross_entropy_like", lambda z: -(z.log_softmax(axis=1)[_PICK]).mean(),
+     lambda z: -(z.log_softmax(dim=1)[torch.arange(3), torch.tensor([0, 2, 1])]).mean(), inputs=[I(3, 4)],
+     magnitude=_cross_entropy_like_terms)
+
+# ---- fused layers and losses (their other options: tests/ops/test_fused*.py and tests/nn) -------------------
+
+section(T.linear)
+case("linear", F.linear, TF.linear, inputs=[I(4, 5), I(3, 5), I(3)])
+case("linear_3d_no_bias", lambda x, w: F.linear(x, w), lambda x, w: TF.linear(x, w), inputs=[I(2, 3, 5), I(4, 5)])
+case("conv2d", lambda x, w, b: F.conv2d(x, w, b, padding=1), lambda x, w, b: TF.conv2d(x, w, b, padding=1),
+     inputs=[I(2, 2, 5, 4), I(3, 2, 3, 3), I(3)])
+case("conv2d_stride_groups", lambda x, w: F.conv2d(x, w, stride=2, groups=2),
+     lambda x, w: TF.conv2d(x, w, stride=2, groups=2), inputs=[I(2, 4, 5, 5), I(4, 2, 2, 2)])
+case("avg_pool2d", lambda x: F.avg_pool2d(x, 2), lambda x: TF.avg_pool2d(x, 2), inputs=[I(2, 3, 4, 6)])
+case("avg_pool2d_overlap_pad", lambda x: F.avg_pool2d(x, 3, 2, 1), lambda x: TF.avg_pool2d(x, 3, 2, 1),
+     inputs=[I(1, 2, 5, 5)])
+case("adaptive_avg_pool2d", lambda x: F.adaptive_avg_pool2d(x, (2, 3)), lambda x: TF.adaptive_avg_pool2d(x, (2, 3)),
+     inputs=[I(2, 2, 5, 7)])
+_EMBED = np.array([[1, 4, 1], [0, 1, 3]])  # row 1 three times: its gradients add
+case("embedding", lambda w: F.embedding(_EMBED, w), lambda w: TF.embedding(_t(_EMBED), w), inputs=[I(5, 3)])
+_CLASSES = np.array([2, 0, 1, 2])
+case("nll_loss", lambda x: F.nll_loss(x, _CLASSES), lambda x: TF.nll_loss(x, _t(_CLASSES)), inputs=[I(4, 3)])
+
+section(T.exact)  # a max-pool selects: distinct values keep every window's maximum clear
+case("max_pool2d", lambda x: F.max_pool2d(x, 2), lambda x: TF.max_pool2d(x, 2), inputs=[I(2, 2, 4, 6, domain=distinct)])
+case("max_pool2d_overlap_pad", lambda x: F.max_pool2d(x, 3, 2, 1), lambda x: TF.max_pool2d(x, 3, 2, 1),
+     inputs=[I(1, 2, 5, 5, domain=distinct)])
+
+section(T.elementwise)
+case("elu", F.elu, TF.elu, inputs=[I(3, 4, domain=nonzero)])
+case("elu_alpha", lambda x: F.elu(x, 0.5), lambda x: TF.elu(x, 0.5), inputs=[I(3, 4, domain=nonzero)])
+case("silu", F.silu, TF.silu, inputs=[I(3, 4)])
+case("silu_wide", F.silu, TF.silu, inputs=[I(10, domain=lambda r, s: r.uniform(-8, 8, s))])
+
+_RUNNING = (np.array([0.5, -1.0, 0.2], np.float32), np.array([2.0, 0.3, 1.0], np.float32))
+case("batch_norm_train", lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+     lambda x, w, b: TF.batch_norm(x, None, None, w, b, training=True), inputs=[I(4, 3, 2), I(3), I(3)],
+     magnitude=T.normalization((0, 2), channel_axis=1))
+case("batch_norm_eval", lambda x, w, b: F.batch_norm(x, *_RUNNING, w, b),
+     lambda x, w, b: TF.batch_norm(x, *map(_t, _RUNNING), w, b), inputs=[I(4, 3), I(3), I(3)],
+     magnitude=T.normalization((0,), channel_axis=1, stats=_RUNNING))
+case("layer_norm", lambda x, w, b: F.layer_norm(x, (2, 4), w, b), lambda x, w, b: TF.layer_norm(x, (2, 4), w, b),
+     inputs=[I(3, 2, 4), I(2, 4), I(2, 4)], magnitude=T.normalization((1, 2)))
+
+
+def _loss_rule(fn, target, **kwargs):
+    """The magnitude rule of the loss ``fn`` (torch.nn.functional's name) of one input and a constant target."""
+
+    def magnitudes(torch_fn, arrays, upstreams=None):
+        mag, grads = T.loss_magnitudes(fn, [arrays[0], target], kwargs, None if upstreams is None else upstreams[0])
+        return [mag], grads[:1] if upstreams is not None else []
+
+    return magnitudes
+
+
+_WEIGHTS = np.array([0.5, 2.0, 1.0], np.float32)
+_IGNORED = np.array([2, -1, 1, 0])
+case("cross_entropy", lambda x: F.cross_entropy(x, _CLASSES), lambda x: TF.cross_entropy(x, _t(_CLASSES)),
+     inputs=[I(4, 3)], magnitude=_loss_rule("cross_entropy", _CLASSES))
+case("cross_entropy_options",
+     lambda x: F.cross_entropy(x, _IGNORED, weight=_WEIGHTS, ignore_index=-1, label_smoothing=0.1, reduction="sum"),
+     lambda x: TF.cross_entropy(x, _t(_IGNORED), weight=_t(_WEIGHTS), ignore_index=-1, label_smoothing=0.1,
+                                reduction="sum"),
+     inputs=[I(4, 3)],
+     magnitude=_loss_rule("cross_entropy", _IGNORED, weight=_WEIGHTS, ignore_index=-1, label_smoothing=0.1,
+                          reduction="sum"))
+_BINARY = (np.random.default_rng(13).random((3, 4)) < 0.5).astype(np.float32)
+case("binary_cross_entropy", lambda p: F.binary_cross_entropy(p, _BINARY),
+     lambda p: TF.binary_cross_entropy(p, _t(_BINARY)), inputs=[I(3, 4, domain=probability)],
+     magnitude=_loss_rule("binary_cross_entropy", _BINARY))
+case("binary_cross_entropy_with_logits", lambda x: F.binary_cross_entropy_with_logits(x, _BINARY, reduction="none"),
+     lambda x: TF.binary_cross_entropy_with_logits(x, _t(_BINARY), reduction="none"), inputs=[I(3, 4)],
+     magnitude=_loss_rule("binary_cross_entropy_with_logits", _BINARY, reduction="none"))
 
 NAMES = [c.name for c in CASES]
 assert len(NAMES) == len(set(NAMES)), "case names must be unique"

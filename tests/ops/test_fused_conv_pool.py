@@ -12,6 +12,7 @@ import zlib
 
 import numpy as np
 import pytest
+import tolerance as T
 import torch
 import torch.nn.functional as TF
 
@@ -21,16 +22,15 @@ from chainrule.autograd import gradcheck
 from chainrule.ops import conv as C
 
 DTYPES = [np.float32, np.float64]
-# float32 as tests/nn/test_conv_pool.py; float64 to rounding
-TOL = {np.float32: {"rtol": 1e-4, "atol": 1e-5}, np.float64: {"rtol": 1e-10, "atol": 1e-12}}
 
 
 def _rng(*key):
     return np.random.default_rng(zlib.crc32(repr(key).encode()))
 
 
-def _close(actual, expected, dtype, what):
-    np.testing.assert_allclose(np.asarray(actual), np.asarray(expected), err_msg=what, **TOL[dtype])
+def _close(actual, expected, magnitude, what):
+    """Within C * eps of the magnitude of what each element sums (``tests/tolerance.py``), in either dtype."""
+    T.assert_close(np.asarray(actual), np.asarray(expected), magnitude, what)
 
 
 def _tensor(a, requires_grad=False):
@@ -154,13 +154,15 @@ def test_conv2d_equals_im2col_composition_and_torch(case, dtype, mode):
     out, grads = _run(lambda *t: F.conv2d(*t, **options), arrays, g)
     ref_out, ref_grads = _run(lambda *t: conv2d_composition(*t, **options), arrays, g)
     t_out, t_grads = _run_torch(lambda *t: TF.conv2d(*t, **options), arrays, g)
+    # the convolution of |x| with |w| (plus |b|), and its gradients for |g|: every term each element sums
+    (mag,), grad_mags = T.linear(lambda *t: TF.conv2d(*t, **options), arrays, [g])
     assert out.dtype == dtype and out.shape == ref_out.shape
-    _close(out, ref_out, dtype, "forward vs composition")
-    _close(out, t_out, dtype, "forward vs torch")
-    for name, got, ref, tref in zip(["input", "weight", "bias"], grads, ref_grads, t_grads):
+    _close(out, ref_out, mag, "forward vs composition")
+    _close(out, t_out, mag, "forward vs torch")
+    for name, got, ref, tref, m in zip(["input", "weight", "bias"], grads, ref_grads, t_grads, grad_mags):
         assert got.dtype == dtype
-        _close(got, ref, dtype, f"{name} gradient vs composition")
-        _close(got, tref, dtype, f"{name} gradient vs torch")
+        _close(got, ref, m, f"{name} gradient vs composition")
+        _close(got, tref, m, f"{name} gradient vs torch")
 
 
 @pytest.mark.parametrize("case", CONV_CASES[:2] + CONV_CASES[-3:], ids=CONV_IDS[:2] + CONV_IDS[-3:])
@@ -174,9 +176,10 @@ def test_conv2d_gradients_only_where_asked(case, mode):
     g = g.astype(np.float32)
     out, grads = _run(lambda *t: F.conv2d(*t, **options), arrays, g, needs)
     t_out, t_grads = _run_torch(lambda *t: TF.conv2d(*t, **options), arrays, g, needs)
-    _close(out, t_out, np.float32, "forward")
+    (mag,), grad_mags = T.linear(lambda *t: TF.conv2d(*t, **options), arrays, [g])
+    _close(out, t_out, mag, "forward")
     assert grads[0] is None and (b is None or grads[2] is None)
-    _close(grads[1], t_grads[1], np.float32, "weight gradient")
+    _close(grads[1], t_grads[1], grad_mags[1], "weight gradient")
 
 
 GRADCHECK_CASES = [
@@ -298,11 +301,12 @@ def test_avg_pool2d_tiles_equal_composition_and_torch(shape, kernel, dtype):
     out, (gx,) = _run(lambda t: F.avg_pool2d(t, kernel), [x], g)
     ref_out, (ref_gx,) = _run(lambda t: avg_pool_composition(t, kernel), [x], g)
     t_out, (t_gx,) = _run_torch(lambda t: TF.avg_pool2d(t, kernel), [x], g)
+    (mag,), (gx_mag,) = T.linear(lambda t: TF.avg_pool2d(t, kernel), [x], [g])
     assert out.dtype == gx.dtype == dtype
-    _close(out, ref_out, dtype, "forward vs composition")
-    _close(out, t_out, dtype, "forward vs torch")
-    _close(gx, ref_gx, dtype, "input gradient vs composition")
-    _close(gx, t_gx, dtype, "input gradient vs torch")
+    _close(out, ref_out, mag, "forward vs composition")
+    _close(out, t_out, mag, "forward vs torch")
+    _close(gx, ref_gx, gx_mag, "input gradient vs composition")
+    _close(gx, t_gx, gx_mag, "input gradient vs torch")
 
 
 @pytest.mark.parametrize("kernel", [2, (2, 3), 3], ids=str)
@@ -327,10 +331,16 @@ def test_outputs_and_gradients_stay_put_while_held():
     np.testing.assert_array_equal(outs[0].numpy(), first)
     np.testing.assert_array_equal(xs[1].grad.numpy(), grad1)
     wt = torch.tensor(w.numpy(), requires_grad=True)
+    w_mag = 0
     for x, out in zip(xs, outs):
         xt = torch.tensor(x.numpy(), requires_grad=True)
         tout = TF.max_pool2d(TF.conv2d(xt, wt, padding=1), 2)
-        np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), rtol=1e-4, atol=1e-4)
+        # max-pooling selects: on absolute values it may take other elements, so the bound is the magnitude of
+        # the whole convolution, for every element of a window (the largest of a window bounds the one selected)
+        conv_mag, (gx_mag, gw_mag) = T.linear(lambda x, w: TF.conv2d(x, w, padding=1), [x.numpy(), w.numpy()],
+                                              [np.ones(tout.shape[:2] + (20, 20))])
+        _close(out.numpy(), tout.detach().numpy(), TF.max_pool2d(torch.tensor(conv_mag[0]), 2), "forward")
         tout.sum().backward()
-        np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(w.grad.numpy(), wt.grad.numpy(), rtol=1e-4, atol=1e-3)
+        _close(x.grad.numpy(), xt.grad.numpy(), gx_mag, "input gradient")
+        w_mag = w_mag + gw_mag
+    _close(w.grad.numpy(), wt.grad.numpy(), w_mag, "weight gradient")

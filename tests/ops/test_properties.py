@@ -5,8 +5,10 @@ input's shape and equals PyTorch's; gathering with repeated integer indices accu
 gradient (as ``np.add.at`` and PyTorch do).
 """
 
+
 import numpy as np
 import pytest
+import tolerance as T
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,8 +17,6 @@ from hypothesis.extra.numpy import mutually_broadcastable_shapes
 import chainrule as cr
 
 SETTINGS = settings(max_examples=40, deadline=None, derandomize=True)
-
-TOL = {np.float32: dict(rtol=1e-5, atol=1e-6), np.float64: dict(rtol=1e-12, atol=1e-12)}
 
 
 def _values(rng, shape, kind, dtype):
@@ -52,15 +52,17 @@ dtypes = st.sampled_from([np.float32, np.float64])
 which = st.sampled_from(["both", "first", "second"])
 
 
-def _check_grads(cr_inputs, torch_inputs, dtype):
-    for c, t in zip(cr_inputs, torch_inputs):
+def _check_grads(cr_inputs, torch_inputs, magnitudes):
+    """Each gradient within C * eps of its magnitude (``tests/tolerance.py``): a broadcast input's gradient sums
+    the output's elements that it reached."""
+    for i, (c, t, m) in enumerate(zip(cr_inputs, torch_inputs, magnitudes)):
         if not t.requires_grad:
             assert c.grad is None
             continue
         assert c.grad is not None
         assert c.grad.shape == c.shape, (c.grad.shape, c.shape)
         assert c.grad.dtype == c.dtype
-        np.testing.assert_allclose(c.grad.numpy(), t.grad.numpy(), **TOL[dtype])
+        T.assert_close(c.grad.numpy(), t.grad, m, f"gradient of input {i}")
 
 
 @pytest.mark.parametrize("name", list(BINARY))
@@ -84,11 +86,12 @@ def test_binary_op_gradients_match_torch(name, shapes, seed, dtype, needs):
     ta = torch.tensor(a, requires_grad=ga)
     tb = torch.tensor(b, requires_grad=gb)
     tout = torch_op(ta, tb)
-    np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), **TOL[dtype])
+    (mag,), grad_mags = T.elementwise(torch_op, [a, b], [w])
+    T.assert_close(out.numpy(), tout, mag, "forward")
 
     out.backward(gradient=w)
     tout.backward(torch.from_numpy(w))
-    _check_grads([ca, cb], [ta, tb], dtype)
+    _check_grads([ca, cb], [ta, tb], grad_mags)
 
 
 @pytest.mark.parametrize("name", ["add", "sub", "mul", "div"])
@@ -107,7 +110,8 @@ def test_binary_op_with_numpy_constant(name, shapes, seed):
     ta = torch.tensor(a, requires_grad=True)
     torch_op(ta, torch.from_numpy(b)).backward(torch.from_numpy(w))
     assert ca.grad.shape == ca.shape
-    np.testing.assert_allclose(ca.grad.numpy(), ta.grad.numpy(), rtol=1e-12, atol=1e-12)
+    _, (grad_mag, _) = T.elementwise(torch_op, [a, b], [w])
+    T.assert_close(ca.grad.numpy(), ta.grad, grad_mag, "gradient")
 
 
 @SETTINGS
@@ -129,11 +133,12 @@ def test_where_gradients_match_torch(shapes, seed, dtype, needs):
     ta = torch.tensor(a, requires_grad=ga)
     tb = torch.tensor(b, requires_grad=gb)
     tout = torch.where(torch.from_numpy(np.asarray(cond)), ta, tb)
-    np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), **TOL[dtype])
+    np.testing.assert_array_equal(out.numpy(), tout.detach().numpy())  # a selection: exact
 
     out.backward(gradient=w)
     tout.backward(torch.from_numpy(w))
-    _check_grads([ca, cb], [ta, tb], dtype)
+    _, grad_mags = T.linear(lambda a, b: torch.where(torch.from_numpy(np.asarray(cond)), a, b), [a, b], [w])
+    _check_grads([ca, cb], [ta, tb], grad_mags)
 
 
 # ---- gathers with repeated indices ---------------------------------------------------------------------
@@ -185,11 +190,12 @@ def test_repeated_indices_accumulate(case):
     ref = np.zeros(shape)
     np.add.at(ref, index, w)
     assert cx.grad.shape == shape
-    np.testing.assert_allclose(cx.grad.numpy(), ref, rtol=1e-12, atol=1e-12)
+    _, (grad_mag,) = T.linear(lambda t: t[_torch_index(index)], [x], [w])  # the sum of |w| over each repeat
+    T.assert_close(cx.grad.numpy(), ref, grad_mag, "gradient against np.add.at")
 
     tx = torch.tensor(x, requires_grad=True)
     tx[_torch_index(index)].backward(torch.from_numpy(w))
-    np.testing.assert_allclose(cx.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+    T.assert_close(cx.grad.numpy(), tx.grad, grad_mag, "gradient against torch")
 
 
 @SETTINGS

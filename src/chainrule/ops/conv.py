@@ -18,10 +18,13 @@ into place instead.
 import math
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from ..autograd.function import Function
+from ..backend import array_module
 from ..errors import ArgumentError, ShapeError
+from ._compat import as_strided
+
+# Arrays are made with the inputs' array module, ``lib = array_module(x)`` (``xp`` names a padded input here).
 
 
 def pair(value, name, op, minimum=0):
@@ -107,7 +110,7 @@ def _pad(x, pads, fill, channels_first=False):
         return x
     pt, pb, pl, pr = pads
     a, b, h, w = x.shape
-    xp = np.full((a, b, h + pt + pb, w + pl + pr), fill, x.dtype)
+    xp = array_module(x).full((a, b, h + pt + pb, w + pl + pr), fill, x.dtype)
     xp[:, :, pt : pt + h, pl : pl + w] = x
     return xp
 
@@ -152,7 +155,7 @@ def _matmul_nt(a, b):
         return np.matmul(a, b.swapaxes(-1, -2))
     cut = nb * _BLOCK
     ab = a[..., :cut].reshape(*a.shape[:-1], nb, _BLOCK).swapaxes(-2, -3)  # (..., nb, K, B)
-    bb = np.moveaxis(b[..., :cut].reshape(*b.shape[:-1], nb, _BLOCK), -3, -1)  # (..., nb, B, O)
+    bb = array_module(b).moveaxis(b[..., :cut].reshape(*b.shape[:-1], nb, _BLOCK), -3, -1)  # (..., nb, B, O)
     out = np.matmul(ab, bb).sum(axis=-3)
     if cut < a.shape[-1]:
         out += np.matmul(a[..., cut:], b[..., cut:].swapaxes(-1, -2))
@@ -175,7 +178,7 @@ def _pad_last(x, pads):
     """``x`` (N, C, H, W) zero-padded as (C, H', W', N)."""
     n, c, h, w = x.shape
     pt, pb, pl, pr = pads
-    xp = np.zeros((c, h + pt + pb, w + pl + pr, n), x.dtype)
+    xp = array_module(x).zeros((c, h + pt + pb, w + pl + pr, n), x.dtype)
     xp[:, pt : pt + h, pl : pl + w] = x.transpose(1, 2, 3, 0)
     return xp
 
@@ -239,18 +242,19 @@ class Conv2d(Function):
             xp = _pad(x, pads, 0, channels_first=True)  # (C, N, H', W')
             view = _windows(xp, (kh, kw), stride, dilation, out_hw).transpose(0, 4, 5, 1, 2, 3)  # (C, kh, kw, N, ..)
         wm = w.reshape(groups, o // groups, k)
-        out = np.empty((groups, o // groups, n * ho * wo), np.result_type(wm, x))
+        lib = array_module(x)
+        out = lib.empty((groups, o // groups, n * ho * wo), np.result_type(wm.dtype, x.dtype))
         for cols, span in _im2col_chunks(view, groups, k * o // groups > 1024):
             _matmul_cols(wm, cols, out[:, :, span])
         self.saved = (xp, wm)
         self.geometry = (x.shape, xp.shape, (kh, kw), stride, dilation, pads, out_hw, last)
         if last:
-            res = np.empty((n, o, ho, wo), out.dtype)
+            res = lib.empty((n, o, ho, wo), out.dtype)
             out = out.reshape(o, ho, wo, n).transpose(3, 0, 1, 2)
             if b is not None:
                 np.add(out, b.reshape(o, 1, 1), out=res)
             else:
-                np.copyto(res, out)
+                lib.copyto(res, out)
             return res[0] if self.unbatched else res
         out = out.reshape(o, n, *out_hw)
         if b is not None:
@@ -265,9 +269,10 @@ class Conv2d(Function):
             g = g[None]
         groups, og, k = wm.shape
         need = self.needs_input_grad
+        lib = array_module(g)
         if last:
-            g4 = np.empty((groups * og, *out_hw, xshape[0]), g.dtype)  # (O, Ho, Wo, N)
-            np.copyto(g4, g.transpose(1, 2, 3, 0))
+            g4 = lib.empty((groups * og, *out_hw, xshape[0]), g.dtype)  # (O, Ho, Wo, N)
+            lib.copyto(g4, g.transpose(1, 2, 3, 0))
         else:
             g4 = g.transpose(1, 0, 2, 3)  # (O, N, Ho, Wo)
         g2 = g4.reshape(groups, og, -1)  # no copy when g has the layout of the forward's output
@@ -286,7 +291,7 @@ class Conv2d(Function):
             gb = g2.sum(axis=2).reshape(-1)
         if need[0]:
             wt = wm.transpose(0, 2, 1)
-            gcols = _matmul_cols(wt, g2, np.empty((groups, k, g2.shape[2]), np.result_type(wt, g2)))
+            gcols = _matmul_cols(wt, g2, lib.empty((groups, k, g2.shape[2]), np.result_type(wt.dtype, g2.dtype)))
             gx = _col2im(gcols, xshape, pshape, kernel, stride, dilation, pads, out_hw, last)
             if self.unbatched:
                 gx = gx[0]
@@ -309,11 +314,12 @@ def _im2col_chunks(view, groups, whole=False):
     per = c * kh * kw * rest * view.itemsize  # bytes per unit of A
     count = 1 if whole else -(-a // max(1, _CHUNK // per))
     step = -(-a // count)
-    buf = np.empty((groups * k * step * rest,), view.dtype)
+    lib = array_module(view)
+    buf = lib.empty((groups * k * step * rest,), view.dtype)
     for a0 in range(0, a, step):
         a1 = min(a0 + step, a)
         cols = buf[: groups * k * (a1 - a0) * rest].reshape(groups, k, (a1 - a0) * rest)
-        np.copyto(cols.reshape(c, kh, kw, a1 - a0, *view.shape[4:]), view[:, :, :, a0:a1])
+        lib.copyto(cols.reshape(c, kh, kw, a1 - a0, *view.shape[4:]), view[:, :, :, a0:a1])
         yield cols, slice(a0 * rest, a1 * rest)
 
 
@@ -325,13 +331,14 @@ def _col2im(gcols, xshape, pshape, kernel, stride, dilation, pads, out_hw, last)
     """
     n, c, h, w = xshape
     pt, _, pl, _ = pads
-    gp = np.zeros(pshape, gcols.dtype)
+    lib = array_module(gcols)
+    gp = lib.zeros(pshape, gcols.dtype)
     if last:
         gcols = gcols.reshape(c, *kernel, *out_hw, n)  # (C, kh, kw, Ho, Wo, N)
         for i, j, rows, columns in _offsets(kernel, stride, dilation, out_hw):
             gp[:, rows, columns] += gcols[:, i, j]
-        gx = np.empty(xshape, gcols.dtype)
-        np.copyto(gx, gp[:, pt : pt + h, pl : pl + w].transpose(3, 0, 1, 2))
+        gx = lib.empty(xshape, gcols.dtype)
+        lib.copyto(gx, gp[:, pt : pt + h, pl : pl + w].transpose(3, 0, 1, 2))
         return gx
     gcols = gcols.reshape(c, *kernel, n, *out_hw)  # (C, kh, kw, N, Ho, Wo)
     for i, j, rows, columns in _offsets(kernel, stride, dilation, out_hw):
@@ -363,9 +370,10 @@ def _lines(k, s, d, n_out):
 
 def _fold(ufunc, parts):
     """``ufunc`` over ``parts`` (equal-shape views), into one new array."""
-    acc = np.empty(parts[0].shape, parts[0].dtype)
+    lib = array_module(parts[0])
+    acc = lib.empty(parts[0].shape, parts[0].dtype)
     if len(parts) == 1:
-        np.copyto(acc, parts[0])
+        lib.copyto(acc, parts[0])
         return acc
     ufunc(parts[0], parts[1], out=acc)
     for p in parts[2:]:
@@ -387,10 +395,11 @@ def _reduce_windows(ufunc, xp, kernel, stride, dilation, out_hw):
 def _spread_windows(gs, pshape, kernel, stride, dilation, out_hw):
     """The transpose of ``_reduce_windows`` with np.add: each window's ``gs`` added to all of its elements."""
     n, c, hp, wp = pshape
-    gm = np.zeros((n, c, hp, out_hw[1]), gs.dtype)
+    lib = array_module(gs)
+    gm = lib.zeros((n, c, hp, out_hw[1]), gs.dtype)
     for r in _lines(kernel[0], stride[0], dilation[0], out_hw[0]):
         gm[:, :, r] += gs
-    gp = np.zeros(pshape, gs.dtype)
+    gp = lib.zeros(pshape, gs.dtype)
     for cols in _lines(kernel[1], stride[1], dilation[1], out_hw[1]):
         gp[:, :, :, cols] += gm
     return gp
@@ -417,7 +426,8 @@ def _max_tiles_backward(x, out, g, kernel, out_hw):
     """
     (kh, kw), (ho, wo) = kernel, out_hw
     cover = (ho * kh, wo * kw)
-    gx = np.empty(x.shape, g.dtype) if cover == x.shape[2:] else np.zeros(x.shape, g.dtype)
+    lib = array_module(g)
+    gx = lib.empty(x.shape, g.dtype) if cover == x.shape[2:] else lib.zeros(x.shape, g.dtype)
     bits = np.dtype(f"u{g.itemsize}")
     gu, gxu = g.view(bits), gx.view(bits)
     seen = None
@@ -466,17 +476,18 @@ class MaxPool2d(Function):
             gx = _max_tiles_backward(xp, out, g, kernel, out_hw)
             return gx[0] if self.unbatched else gx
         offsets = list(_offsets(kernel, stride, dilation, out_hw))
+        lib = array_module(g)
         last_nan = None
         if nan is not None:
-            last_nan = np.full(out.shape, -1, dtype=np.int32)
+            last_nan = lib.full(out.shape, -1, dtype=np.int32)
             for k, (_, _, rows, cols) in enumerate(offsets):
-                np.copyto(last_nan, k, where=np.isnan(xp[:, :, rows, cols]))
+                lib.copyto(last_nan, k, where=np.isnan(xp[:, :, rows, cols]))
         valid = None
         if any(pads):
-            valid = np.zeros(xp.shape[-2:], dtype=bool)
+            valid = lib.zeros(xp.shape[-2:], dtype=bool)
             valid[pads[0] : pads[0] + xshape[2], pads[2] : pads[2] + xshape[3]] = True
-        gp = np.zeros(xp.shape, g.dtype)
-        zero = np.zeros((), dtype=g.dtype)
+        gp = lib.zeros(xp.shape, g.dtype)
+        zero = g.dtype.type(0)
         taken = None
         for k, (_, _, rows, cols) in enumerate(offsets):
             hit = xp[:, :, rows, cols] == out
@@ -488,8 +499,8 @@ class MaxPool2d(Function):
                 hit &= ~taken
                 taken |= hit
             if nan is not None:
-                hit = np.where(nan, last_nan == k, hit)
-            gp[:, :, rows, cols] += np.where(hit, g, zero)
+                hit = lib.where(nan, last_nan == k, hit)
+            gp[:, :, rows, cols] += lib.where(hit, g, zero)
         gx = _crop(gp, pads, xshape[2:])
         return gx[0] if self.unbatched else gx
 
@@ -507,7 +518,7 @@ class AvgPool2d(Function):
         out = _reduce_windows(np.add, xp, kernel, stride, dilation, out_hw)
         scale = 1.0 / (kernel[0] * kernel[1])
         if out.dtype.kind == "f":
-            out *= np.asarray(scale, dtype=out.dtype)
+            out *= out.dtype.type(scale)
         else:
             out = out * np.float32(scale)
         self.geometry = (x.shape, xp.shape, kernel, stride, pads, out_hw)
@@ -517,7 +528,7 @@ class AvgPool2d(Function):
         xshape, pshape, kernel, stride, pads, out_hw = self.geometry
         if self.unbatched:
             g = g[None]
-        gs = g * np.asarray(1.0 / (kernel[0] * kernel[1]), dtype=g.dtype)
+        gs = g * g.dtype.type(1.0 / (kernel[0] * kernel[1]))
         if _tiles(kernel, stride, pads, (1, 1)):
             gx = _repeat_tiles(gs, kernel, xshape)
         else:
@@ -526,12 +537,12 @@ class AvgPool2d(Function):
 
 
 def _repeat_tiles(gs, kernel, xshape):
-    """Each window's ``gs`` over its whole tile, when the windows tile the input (two np.repeat: the fastest way);
+    """Each window's ``gs`` over its whole tile, when the windows tile the input (two repeats: the fastest way);
     zero in the rows and columns past the last whole window."""
-    rep = np.repeat(np.repeat(gs, kernel[1], axis=3), kernel[0], axis=2)
+    rep = gs.repeat(kernel[1], axis=3).repeat(kernel[0], axis=2)
     if rep.shape == xshape:
         return rep
-    gx = np.zeros(xshape, dtype=rep.dtype)
+    gx = array_module(gs).zeros(xshape, dtype=rep.dtype)
     gx[:, :, : rep.shape[2], : rep.shape[3]] = rep
     return gx
 
@@ -548,9 +559,9 @@ def output_pair(output_size, op):
     return sizes
 
 
-def _adaptive_matrix(n_in, n_out, dtype):
+def _adaptive_matrix(n_in, n_out, dtype, lib):
     """(n_out, n_in): row o averages torch's window floor(o * n_in / n_out) .. ceil((o + 1) * n_in / n_out)."""
-    m = np.zeros((n_out, n_in), dtype=dtype)
+    m = lib.zeros((n_out, n_in), dtype=dtype)
     for o in range(n_out):
         start, end = (o * n_in) // n_out, -(-((o + 1) * n_in) // n_out)
         m[o, start:end] = 1.0 / (end - start)
@@ -581,9 +592,10 @@ class AdaptiveAvgPool2d(Function):
                 out = x.mean(axis=(2, 3), keepdims=True, dtype=dtype)
             else:
                 out = _reduce_windows(np.add, x, kernel, kernel, (1, 1), (ho, wo))
-                out = out * np.asarray(1.0 / (kernel[0] * kernel[1]), dtype=dtype)
+                out = out * dtype.type(1.0 / (kernel[0] * kernel[1]))
         else:
-            self.mode = (_adaptive_matrix(h, ho, dtype), _adaptive_matrix(w, wo, dtype))
+            lib = array_module(x)
+            self.mode = (_adaptive_matrix(h, ho, dtype, lib), _adaptive_matrix(w, wo, dtype, lib))
             out = self.mode[0] @ x @ self.mode[1].T
         return out[0] if self.unbatched else out
 
@@ -592,7 +604,7 @@ class AdaptiveAvgPool2d(Function):
             g = g[None]
         if isinstance(self.mode[0], int):
             kernel = self.mode
-            gx = _repeat_tiles(g * np.asarray(1.0 / (kernel[0] * kernel[1]), dtype=g.dtype), kernel, self.xshape)
+            gx = _repeat_tiles(g * g.dtype.type(1.0 / (kernel[0] * kernel[1])), kernel, self.xshape)
         else:
             mh, mw = self.mode
             gx = mh.T @ g @ mw

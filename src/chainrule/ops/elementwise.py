@@ -1,7 +1,9 @@
 """Elementwise primitives: arithmetic, exp/log, comparisons' differentiable cousins, activations.
 
 Each forward works on raw arrays and stores what its backward needs; binary ops
-broadcast and let the engine sum their gradients back to each input's shape.
+broadcast and let the engine sum their gradients back to each input's shape. NumPy ufuncs
+(np.exp, np.maximum) serve any array module (they dispatch through ``__array_ufunc__``); other
+functions come from the inputs' module (``xp = array_module(a)``).
 """
 
 import math
@@ -9,7 +11,9 @@ import math
 import numpy as np
 
 from ..autograd.function import Function
+from ..backend import array_module
 from ..errors import ArgumentError
+from ._compat import erf
 
 
 class _Binary(Function):
@@ -17,7 +21,7 @@ class _Binary(Function):
 
     @classmethod
     def _shape_message(cls, arrays, err):
-        a, b = (tuple(np.shape(x)) for x in arrays[:2])
+        a, b = (tuple(getattr(x, "shape", ())) for x in arrays[:2])
         return f"{cls.op_name()}: cannot broadcast shapes {a} and {b}"
 
 
@@ -73,8 +77,9 @@ class Pow(_Binary):
         gb = None
         if n[1]:
             # d(a^b)/db = a^b log a, taken as 0 where a == 0 (as PyTorch), so 0 ** b stays finite
+            xp = array_module(g)
             with np.errstate(divide="ignore", invalid="ignore"):
-                gb = np.where(a == 0, 0, g * out * np.log(np.where(a == 0, 1, a)))
+                gb = xp.where(a == 0, 0, g * out * np.log(xp.where(a == 0, 1, a)))
         return ga, gb
 
 
@@ -108,17 +113,19 @@ class Where(Function):
 
     def forward(self, cond, a, b):
         self.saved = (cond,)
-        return np.where(cond, a, b)
+        xp = array_module(a if hasattr(a, "dtype") else b)
+        return xp.where(cond, a, b)
 
     def backward(self, g):
         (cond,) = self.saved
         n = self.needs_input_grad
         zero = g.dtype.type(0)
-        return None, (np.where(cond, g, zero) if n[1] else None), (np.where(cond, zero, g) if n[2] else None)
+        xp = array_module(g)
+        return None, (xp.where(cond, g, zero) if n[1] else None), (xp.where(cond, zero, g) if n[2] else None)
 
     @classmethod
     def _shape_message(cls, arrays, err):
-        c, a, b = (tuple(np.shape(x)) for x in arrays)
+        c, a, b = (tuple(getattr(x, "shape", ())) for x in arrays)
         return f"where: cannot broadcast shapes {c} (condition), {a} and {b}"
 
 
@@ -171,18 +178,17 @@ class Abs(Function):
 
 class Clip(Function):
     def forward(self, a, lo=None, hi=None):
-        out = np.clip(a, lo, hi)
+        out = array_module(a).clip(a, lo, hi)
         # the gradient passes where lo <= a <= hi (bounds included), as torch.clamp
-        mask = np.ones(a.shape, dtype=bool)
-        if lo is not None:
-            mask &= a >= lo
+        mask = None if lo is None else a >= lo
         if hi is not None:
-            mask &= a <= hi
+            mask = a <= hi if mask is None else mask & (a <= hi)
         self.saved = (mask,)
         return out
 
     def backward(self, g):
-        return g * self.saved[0]
+        mask = self.saved[0]
+        return g if mask is None else g * mask
 
 
 class Cast(Function):
@@ -247,19 +253,10 @@ class LeakyReLU(Function):
         self.slope = negative_slope
         pos = x > 0
         self.saved = (pos,)
-        return np.where(pos, x, x * negative_slope)
+        return array_module(x).where(pos, x, x * negative_slope)
 
     def backward(self, g):
-        return np.where(self.saved[0], g, g * self.slope)
-
-
-def _erf(x):
-    """Error function, elementwise, to double precision (SciPy's when installed, else the C library's)."""
-    try:
-        from scipy.special import erf
-    except ImportError:  # pragma: no cover - depends on the environment
-        erf = np.frompyfunc(math.erf, 1, 1)
-    return np.asarray(erf(x), dtype=x.dtype)
+        return array_module(g).where(self.saved[0], g, g * self.slope)
 
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -275,7 +272,7 @@ class GELU(Function):
             return 0.5 * x * (1 + t)
         if approximate != "none":
             raise ArgumentError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-        cdf = 0.5 * (1 + _erf(x * (1 / math.sqrt(2.0))))
+        cdf = 0.5 * (1 + erf(x * (1 / math.sqrt(2.0))))
         self.saved = (x, cdf)
         return x * cdf
 
@@ -293,11 +290,11 @@ class Softplus(Function):
         bx = x * beta
         lin = bx > threshold
         self.saved = (bx, lin)
-        return np.where(lin, x, np.logaddexp(0, bx) / beta)
+        return array_module(x).where(lin, x, np.logaddexp(0, bx) / beta)
 
     def backward(self, g):
         bx, lin = self.saved
-        return np.where(lin, g, g * _sigmoid(bx))
+        return array_module(g).where(lin, g, g * _sigmoid(bx))
 
 
 class ELU(Function):
@@ -306,11 +303,11 @@ class ELU(Function):
         pos = x > 0
         em1 = np.expm1(np.minimum(x, 0))
         self.saved = (pos, em1)
-        return np.where(pos, x, alpha * em1)
+        return array_module(x).where(pos, x, alpha * em1)
 
     def backward(self, g):
         pos, em1 = self.saved
-        return np.where(pos, g, g * (self.alpha * (em1 + 1)))
+        return array_module(g).where(pos, g, g * (self.alpha * (em1 + 1)))
 
 
 class SiLU(Function):
@@ -333,4 +330,4 @@ class Step(Function):
         return (x >= 0).astype(x.dtype)
 
     def backward(self, g):
-        return np.zeros_like(g)
+        return array_module(g).zeros_like(g)

@@ -1,7 +1,5 @@
 """Matrix products."""
 
-import numpy as np
-
 from ..autograd.function import Function
 from ..errors import ShapeError
 
@@ -39,16 +37,16 @@ class MatMul(Function):
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         if a.ndim == 1:
-            g = np.expand_dims(g, -2)
+            g = g[..., None, :]
         if b.ndim == 1:
-            g = np.expand_dims(g, -1)
+            g = g[..., None]
         ga = gb = None
         if n[0]:
-            ga = g @ np.swapaxes(b2, -1, -2)
+            ga = g @ b2.swapaxes(-1, -2)
             if a.ndim == 1:
                 ga = ga.reshape(ga.shape[:-2] + ga.shape[-1:])
         if n[1]:
-            gb = np.swapaxes(a2, -1, -2) @ g
+            gb = a2.swapaxes(-1, -2) @ g
             if b.ndim == 1:
                 gb = gb[..., 0]
         return ga, gb

@@ -11,6 +11,7 @@ because the mean is weighted (divided by the sum of the weights of the targets n
 import numpy as np
 
 from ..autograd.function import Function
+from ..backend import array_module
 
 
 def _class_weights(target, weight, ignore_index, dtype):
@@ -19,17 +20,16 @@ def _class_weights(target, weight, ignore_index, dtype):
     ``ignore_index=None`` says that no target is ignored. The index is a tuple for ``x[index]`` on an
     input (N, C, d1, ...): it picks one value per target, shape (N, d1, ...), each element once (so
     ``grad[index] -= v`` is a correct scatter)."""
+    xp = array_module(target)
     if ignore_index is None:
-        valid, y = np.ones(target.shape, dtype=bool), target
+        valid, y = xp.ones(target.shape, dtype=bool), target
     else:
         valid = target != ignore_index
-        y = np.where(valid, target, 0)
-    if y.ndim == 1:
-        index = (np.arange(y.shape[0]), y)
-    else:
-        grids = np.indices(y.shape, sparse=True)
-        index = (grids[0], y, *grids[1:])
-    wy = valid.astype(dtype) if weight is None else np.where(valid, weight[y], 0).astype(dtype, copy=False)
+        y = xp.where(valid, target, 0)
+    # one index array per axis but the class axis, each shaped to broadcast along its own axis (a sparse grid)
+    grids = [xp.arange(n).reshape((1,) * i + (n,) + (1,) * (y.ndim - i - 1)) for i, n in enumerate(y.shape)]
+    index = (grids[0], y, *grids[1:])
+    wy = valid.astype(dtype) if weight is None else xp.where(valid, weight[y], 0).astype(dtype, copy=False)
     return valid, index, wy
 
 
@@ -42,7 +42,7 @@ def _reduce(self, loss, wy, reduction):
     total = loss.sum()
     if reduction == "sum":
         return total
-    self.total = wy.sum() if isinstance(wy, np.ndarray) else wy
+    self.total = wy.sum() if getattr(wy, "ndim", 0) else wy
     # every target ignored: nan, as PyTorch's 0 / 0 (a product with nan raises no floating-point warning)
     return total / self.total if self.total else total * np.nan
 
@@ -79,7 +79,8 @@ class CrossEntropy(Function):
         s = e.sum(axis=1, keepdims=True)
         lse = np.log(s[:, 0])
         # -log p(target); ignored entries are masked with where (not by a product), so -inf logits give 0, not nan
-        loss = wy * np.where(valid, lse - shifted[index], 0)
+        xp = array_module(x)
+        loss = wy * xp.where(valid, lse - shifted[index], 0)
         eps = float(label_smoothing)
         if eps:
             # sum_c w_c (-log p_c) = lse * sum_c w_c - sum_c w_c shifted_c: no (N, C) array of log-probabilities
@@ -87,7 +88,7 @@ class CrossEntropy(Function):
                 smooth = lse * n_classes - shifted.sum(axis=1)
             else:
                 smooth = lse * weight.sum() - (shifted * self._class_shape(weight, x.ndim)).sum(axis=1)
-            loss = (1 - eps) * loss + (eps / n_classes) * np.where(valid, smooth, 0)
+            loss = (1 - eps) * loss + (eps / n_classes) * xp.where(valid, smooth, 0)
         e /= s  # the softmax, kept for the backward
         self.saved = (e, index, valid, wy, weight)
         self.eps = eps
@@ -96,7 +97,7 @@ class CrossEntropy(Function):
     def _plain_forward(self, x, target, reduction):
         """The common case, (N, C) logits and N class targets, none ignored, no weights or smoothing:
         the same arithmetic as the general path with its masks and weights of 1 left out."""
-        index = (np.arange(len(x)), target)
+        index = (array_module(x).arange(len(x)), target)
         shifted = x - x.max(axis=1, keepdims=True)
         e = np.exp(shifted)
         s = e.sum(axis=1, keepdims=True)
@@ -125,9 +126,10 @@ class CrossEntropy(Function):
         p, index, valid, wy, weight = self.saved
         eps, n_classes = self.eps, p.shape[1]
         c = _coefficient(self, g)
-        hit = np.where(valid, c * ((1 - eps) * wy), 0)
+        xp = array_module(p)
+        hit = xp.where(valid, c * ((1 - eps) * wy), 0)
         if eps:
-            spread = np.where(valid, c * (eps / n_classes), 0)
+            spread = xp.where(valid, c * (eps / n_classes), 0)
             mass = hit + spread * (n_classes if weight is None else weight.sum())
         else:
             mass = hit
@@ -148,15 +150,16 @@ class NLLLoss(Function):
         if weight is not None:
             weight = weight.astype(x.dtype, copy=False)
         valid, index, wy = _class_weights(target, weight, ignore_index, x.dtype)
-        loss = -wy * np.where(valid, x[index], 0)
+        loss = -wy * array_module(x).where(valid, x[index], 0)
         self.saved = (index, valid, wy)
         self.in_shape, self.dtype = x.shape, x.dtype
         return _reduce(self, loss, wy, reduction)
 
     def backward(self, g):
         index, valid, wy = self.saved
-        grad = np.zeros(self.in_shape, dtype=self.dtype)
-        grad[index] = np.where(valid, -_coefficient(self, g) * wy, 0)
+        xp = array_module(wy)
+        grad = xp.zeros(self.in_shape, dtype=self.dtype)
+        grad[index] = xp.where(valid, -_coefficient(self, g) * wy, 0)
         return grad, None
 
 
@@ -221,7 +224,8 @@ class BinaryCrossEntropyWithLogits(Function):
         n = self.needs_input_grad
         pos = x >= 0
         inv = 1 / (1 + e)
-        sig = np.where(pos, inv, e * inv)  # sigmoid(x) from exp(-|x|): no overflow
+        xp = array_module(x)
+        sig = xp.where(pos, inv, e * inv)  # sigmoid(x) from exp(-|x|): no overflow
         gx = gy = None
         if pos_weight is None:
             if n[0]:
@@ -230,7 +234,7 @@ class BinaryCrossEntropyWithLogits(Function):
                 gy = -g * x
         else:
             if n[0]:
-                sig_neg = np.where(pos, e * inv, inv)  # sigmoid(-x) = 1 - sigmoid(x), without cancellation
+                sig_neg = xp.where(pos, e * inv, inv)  # sigmoid(-x) = 1 - sigmoid(x), without cancellation
                 gx = g * ((1 - y) - (1 + (pos_weight - 1) * y) * sig_neg)
             if n[1]:
                 gy = -g * (x + (pos_weight - 1) * log_sig)

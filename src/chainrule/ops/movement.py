@@ -1,9 +1,13 @@
 """Shape and movement primitives: nothing is computed, values are moved (or copied) around."""
 
+import itertools
+
 import numpy as np
 
 from ..autograd.function import Function
-from ..errors import ShapeError
+from ..backend import array_module
+from ..errors import OutOfRangeError, ShapeError
+from ._compat import pad_pairs, scatter_add
 
 
 class Reshape(Function):
@@ -28,7 +32,8 @@ class Transpose(Function):
         return x.transpose(axes)
 
     def backward(self, g):
-        return g.transpose(np.argsort([a % g.ndim for a in self.axes]))
+        axes = [a % g.ndim for a in self.axes]
+        return g.transpose(sorted(range(g.ndim), key=axes.__getitem__))  # the inverse permutation
 
 
 class Expand(Function):
@@ -39,7 +44,7 @@ class Expand(Function):
 
     def forward(self, x, shape=None):
         try:
-            return np.broadcast_to(x, shape)
+            return array_module(x).broadcast_to(x, shape)
         except ValueError:
             raise ShapeError(f"broadcast_to: cannot broadcast shape {x.shape} to {tuple(shape)}") from None
 
@@ -56,7 +61,18 @@ def _is_basic(index):
     )
 
 
+def _describe(index):
+    """A short repr of an index for a message: arrays by their shape and dtype, not their values."""
+    if isinstance(index, tuple):
+        return "(" + ", ".join(_describe(i) for i in index) + ("," if len(index) == 1 else "") + ")"
+    if hasattr(index, "shape") and hasattr(index, "dtype") and getattr(index, "ndim", 0):
+        return f"<array of shape {tuple(index.shape)}, dtype {index.dtype}>"
+    return repr(index)
+
+
 class GetItem(Function):
+    """``x[index]``: basic indices view, advanced ones copy; the backward scatters (and adds at repeats)."""
+
     name = "getitem"
 
     def forward(self, x, index=None):
@@ -65,15 +81,17 @@ class GetItem(Function):
         self.basic = _is_basic(index)
         try:
             return x[index]
-        except IndexError as e:
-            raise IndexError(f"getitem: {e} (tensor of shape {x.shape})") from None
+        except IndexError as e:  # out of bounds, too many indices, a mask of the wrong length, not an index
+            what = "is not a valid index for" if "valid indices" in str(e) else "is out of range for"
+            msg = f"getitem: index {_describe(index)} {what} a tensor of shape {x.shape}: {e}"
+            raise OutOfRangeError(msg) from None
 
     def backward(self, g):
-        out = np.zeros(self.in_shape, dtype=g.dtype)
+        out = array_module(g).zeros(self.in_shape, dtype=g.dtype)
         if self.basic:
             out[self.index] = g
         else:
-            np.add.at(out, self.index, g)  # scatter-add: a repeated index accumulates
+            scatter_add(out, self.index, g)  # a repeated index accumulates
         return out
 
 
@@ -96,19 +114,19 @@ class Concatenate(Function):
             raise ShapeError(f"concatenate: shapes {shapes} must match in every axis except axis {axis}")
         self.axis = ax
         self.sizes = [x.shape[ax] for x in xs]
-        return np.concatenate(xs, axis=ax)
+        return array_module(xs[0]).concatenate(xs, axis=ax)
 
     def backward(self, g):
-        return tuple(np.split(g, np.cumsum(self.sizes)[:-1], axis=self.axis))
+        return tuple(array_module(g).split(g, list(itertools.accumulate(self.sizes))[:-1], axis=self.axis))
 
 
 class Pad(Function):
     def forward(self, x, pad_width=None, value=0):
-        pw = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (x.ndim, 2)) if x.ndim else ()
-        if np.any(np.asarray(pw) < 0):
+        pw = pad_pairs(pad_width, x.ndim) if x.ndim else []
+        if any(v < 0 for p in pw for v in p):
             raise ShapeError(f"pad: pad widths must be non-negative, got {pad_width}")
-        self.slices = tuple(slice(int(b), int(b) + n) for (b, _), n in zip(pw, x.shape))
-        return np.pad(x, pw, mode="constant", constant_values=value)
+        self.slices = tuple(slice(b, b + n) for (b, _), n in zip(pw, x.shape))
+        return array_module(x).pad(x, pw, mode="constant", constant_values=value)
 
     def backward(self, g):
         return g[self.slices]

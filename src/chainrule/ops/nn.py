@@ -52,6 +52,11 @@ class Linear(Function):
     x @ W.T as fast as the best row-major form, and the weight gradient as x.T @ g, written straight into
     a column-major array, in 0.7-1.0x the time of g.T @ x; the MNIST MLP's steps at batch 32 and 128 are
     4-8% faster. Weights in either order work; the gradient has the weight's order.
+
+    The forward is x @ W.T for every batch, so chainrule makes no choice that depends on the batch size:
+    a row's output is the BLAS's product for that row. (The BLAS itself may sum one row, or a few, with
+    other kernels than a large batch, GEMV for a single row: a difference of a rounding, within the
+    bound of tests/tolerance.py; tests/nn/test_linear_layout.py checks both.)
     """
 
     def forward(self, x, w, b=None):
@@ -61,13 +66,7 @@ class Linear(Function):
                 f"expected last dimension {w.shape[1]}"
             )
         self.saved = (x, w)
-        if x.ndim == 2 and x.shape[0] <= 64 and x.shape[0] < w.shape[0] and w.shape[1] >= 256 and w.flags.c_contiguous:
-            # a small batch through a wide C-order weight: OpenBLAS runs W @ x.T in 0.7-0.85x the time of
-            # x @ W.T (measured for (32, 784) and (64, 784) by (784, 256); no steady gain from batch 128 on);
-            # the result is made C-contiguous again (a small copy)
-            out = np.ascontiguousarray((w @ x.T).T)
-        else:
-            out = x @ w.T
+        out = x @ w.T
         if b is not None:
             out += b
         return out

@@ -10,6 +10,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..backend import array_module
 from ..errors import ArgumentError, DTypeError, OutOfRangeError, ShapeError
+from ._compat import scatter_add_rows
 
 
 def _channel_axes(x):
@@ -156,8 +157,8 @@ def check_indices(indices, num_embeddings, op="embedding"):
 
 
 class Embedding(Function):
-    """Fused: a row gather whose backward scatter-adds by sorting once (faster than np.add.at) and can
-    leave out the padding row, which a plain getitem cannot.
+    """Fused: a row gather whose backward scatter-adds by sorting once (``scatter_add_rows``, faster than
+    np.add.at) and can leave out the padding row, which a plain getitem cannot.
 
     ``Embedding.apply(weight, indices, padding_idx=)``: ``weight[indices]``, of shape
     ``indices.shape + (embedding_dim,)``. Rows used several times accumulate their gradients;
@@ -180,16 +181,8 @@ class Embedding(Function):
             return None, None
         idx = self.idx.reshape(-1)
         g2 = g.reshape(idx.size, g.shape[-1])
-        xp = array_module(g)
-        gw = xp.zeros((self.rows, g.shape[-1]), dtype=g.dtype)
-        if idx.size and xp is np:
-            # sum the gradient rows of each index in one pass over the indices sorted once
-            order = np.argsort(idx, kind="stable")
-            s = idx[order]
-            starts = np.flatnonzero(np.concatenate(([True], s[1:] != s[:-1])))
-            gw[s[starts]] = np.add.reduceat(g2[order], starts, axis=0)
-        elif idx.size:
-            xp.add.at(gw, idx, g2)
+        gw = array_module(g).zeros((self.rows, g.shape[-1]), dtype=g.dtype)
+        scatter_add_rows(gw, idx, g2)
         if self.padding_idx is not None:
             gw[self.padding_idx] = 0
         return gw, None

@@ -1,9 +1,11 @@
 """Reductions over ``axis`` (int, tuple or None) with ``keepdims``, as NumPy spells them."""
 
+import math
+
 import numpy as np
 
 from ..autograd.function import Function
-from ..backend import expand_to
+from ..backend import array_module, expand_to
 from ..errors import ShapeError
 
 
@@ -52,7 +54,7 @@ class Mean(Function):
     def forward(self, x, axis=None, keepdims=False):
         self.axes = normalize_axis(axis, x.ndim, "mean")
         self.in_shape = x.shape
-        self.count = int(np.prod([x.shape[a] for a in self.axes]))
+        self.count = math.prod(x.shape[a] for a in self.axes)
         return x.mean(axis=self.axes, keepdims=keepdims)
 
     def backward(self, g):
@@ -62,17 +64,17 @@ class Mean(Function):
 class _Extreme(Function):
     """max / min. Ties share the gradient equally (as torch.amax / amin and full reductions)."""
 
-    reduce = None
+    reduce = None  # the array method: "max" or "min"
 
     def forward(self, x, axis=None, keepdims=False):
         op = self.op_name()
         self.axes = normalize_axis(axis, x.ndim, op)
         if any(x.shape[a] == 0 for a in self.axes):
             raise ShapeError(f"{op}: cannot reduce over an empty axis of a tensor of shape {x.shape}")
-        out = self.reduce(x, axis=self.axes, keepdims=True)
+        out = getattr(x, self.reduce)(axis=self.axes, keepdims=True)
         mask = x == out
         self.saved = (mask, mask.sum(axis=self.axes, keepdims=True))
-        return out if keepdims else np.squeeze(out, self.axes)
+        return out if keepdims else out.squeeze(self.axes)
 
     def backward(self, g):
         mask, count = self.saved
@@ -81,11 +83,11 @@ class _Extreme(Function):
 
 
 class Max(_Extreme):
-    reduce = staticmethod(np.max)
+    reduce = "max"
 
 
 class Min(_Extreme):
-    reduce = staticmethod(np.min)
+    reduce = "min"
 
 
 class LogSumExp(Function):
@@ -95,12 +97,13 @@ class LogSumExp(Function):
 
     def forward(self, x, axis=None, keepdims=False):
         self.axes = normalize_axis(axis, x.ndim, "logsumexp")
-        m = x.max(axis=self.axes, keepdims=True) if x.size else np.zeros((1,) * x.ndim, x.dtype)
-        m = np.where(np.isfinite(m), m, 0)  # all -inf rows give -inf, not nan
+        xp = array_module(x)
+        m = x.max(axis=self.axes, keepdims=True) if x.size else xp.zeros((1,) * x.ndim, x.dtype)
+        m = xp.where(np.isfinite(m), m, 0)  # all -inf rows give -inf, not nan
         with np.errstate(divide="ignore"):
             out = np.log(np.exp(x - m).sum(axis=self.axes, keepdims=True)) + m
         self.saved = (x, out)
-        return out if keepdims else np.squeeze(out, self.axes)
+        return out if keepdims else out.squeeze(self.axes)
 
     def backward(self, g):
         x, out = self.saved
