@@ -7,7 +7,7 @@ import pytest
 
 import chainrule as cr
 import chainrule.metrics as M
-from chainrule.errors import ArgumentError, ShapeError
+from chainrule.errors import ArgumentError, ShapeError, UnknownNameError
 
 skm = pytest.importorskip("sklearn.metrics")
 
@@ -203,6 +203,48 @@ def test_shape_errors_and_names():
         M.accuracy([0, 1, 1], [0, 1])
     with pytest.raises(ShapeError):
         M.precision(np.zeros((3, 2)), np.zeros((3, 2)))
-    with pytest.raises(ArgumentError, match="valid names"):
+    with pytest.raises(UnknownNameError, match="unknown metric 'accuracyy'; valid names: acc, accuracy, "):
         M.get("accuracyy")
     assert M.get("r2") is M.r2_score and M.get("f1_score") is M.f1
+
+
+def test_metric_names_resolve_through_the_registry():
+    from chainrule import registry
+
+    names = registry.names("metric")
+    assert names == ["acc", "accuracy", "accuracy_score", "auc", "f1", "f1_score", "log_loss", "mae",
+                     "mean_absolute_error", "mean_squared_error", "mse", "precision", "precision_score", "r2",
+                     "r2_score", "recall", "recall_score", "rmse", "roc_auc", "roc_auc_score"]
+    for name in names:
+        assert M.get(name) is registry.get(name, kind="metric")
+    # the first name is the registered one; aliases resolve to the same function
+    assert registry.name_of(M.accuracy, kind="metric") == "accuracy" and M.get("acc") is M.accuracy
+    assert registry.name_of(M.mean_squared_error, kind="metric") == "mse"
+    with pytest.raises(UnknownNameError, match=r"unknown metric \['f1'\]; valid names"):
+        M.get(["f1"])  # not a name: the same typed error, never a TypeError from a dict
+
+
+# ---- probabilities from outputs ---------------------------------------------------------------------
+
+
+def test_softmax_log_softmax_and_sigmoid_on_arrays_keep_the_dtype():
+    special = pytest.importorskip("scipy.special")
+    rng = np.random.default_rng(0)
+    z64 = rng.standard_normal((6, 4)) * 10
+    z32 = z64.astype(np.float32)
+    for z in (z64, z32):
+        p = M.softmax(z, axis=1)
+        assert p.dtype == z.dtype and isinstance(p, np.ndarray)
+        rtol = 1e-12 if z.dtype == np.float64 else 1e-5
+        np.testing.assert_allclose(p, special.softmax(z.astype(np.float64), axis=1), rtol=rtol)
+        np.testing.assert_allclose(M.log_softmax(z, axis=1), special.log_softmax(z.astype(np.float64), axis=1),
+                                   rtol=rtol, atol=rtol)
+        np.testing.assert_allclose(M.sigmoid(z), special.expit(z.astype(np.float64)), rtol=rtol)
+        assert M.log_softmax(z).dtype == M.sigmoid(z).dtype == z.dtype
+    # the same numbers as the primitive that chainrule.functional.softmax runs (one softmax in the library)
+    t = cr.tensor(z64, dtype=cr.float64)
+    np.testing.assert_array_equal(M.softmax(z64, axis=0), cr.functional.softmax(t, axis=0).numpy())
+    assert np.array_equal(M.softmax(cr.tensor(z32)), cr.functional.softmax(cr.tensor(z32)).numpy())
+    assert M.softmax([[0, 0]]).tolist() == [[0.5, 0.5]] and M.softmax([[0, 0]]).dtype == np.float64
+    assert np.isfinite(M.log_softmax(np.array([[0.0, 1e4]]))).all() and M.sigmoid(np.array([-1e4]))[0] >= 0
+    assert z64.min() < 0 and not np.shares_memory(M.softmax(z64), z64)  # the input is left alone

@@ -124,6 +124,9 @@ def test_other_optimizers_and_activations(iris, optimizer):
     [
         ({"activation": "nope"}, "activation 'nope' is not known.*valid names"),
         ({"activation": "linear"}, "'linear' is not an activation"),
+        ({"activation": "mse"}, "'mse' is not an activation.*valid names: elu, gelu, identity"),
+        ({"activation": "sequential"}, "'sequential' is not an activation"),
+        ({"activation": cr.nn.ReLU()}, "activation must be a registered activation name or a Module class"),
         ({"optimizer": "nope"}, "optimizer 'nope' is not known.*valid names"),
         ({"hidden_layer_sizes": (4, 0)}, "hidden_layer_sizes"),
         ({"batch_size": 0}, "batch_size"),
@@ -151,6 +154,68 @@ def test_verbose_prints_the_loss(iris, capsys):
     X_train, _, y_train, _ = iris
     NeuralNetClassifier(max_epochs=3, verbose=True, random_state=0).fit(X_train, y_train)
     assert capsys.readouterr().out.count("loss = ") == 3
+
+
+def test_verbose_early_stopping_prints_scores_and_why_it_stopped(iris, capsys):
+    X_train, _, y_train, _ = iris
+    clf = NeuralNetClassifier((8,), early_stopping=True, n_iter_no_change=2, tol=2.0, verbose=True, random_state=0)
+    clf.fit(X_train, y_train)
+    out = capsys.readouterr().out
+    # the first epoch improves on nothing; no accuracy can improve on it by 2: stopped after 2 + 1 more epochs
+    assert out.count("validation score = ") == clf.n_iter_ == 4
+    assert out.rstrip().endswith("Validation score did not improve more than tol=2.0 for 2 consecutive epochs. "
+                                 "Stopping.")
+
+
+def test_fit_is_the_trainer_with_the_sklearn_stopping_rule(iris, monkeypatch):
+    from chainrule.train import NoImprovementStopping, Trainer
+
+    X_train, _, y_train, _ = iris
+    runs = []
+    fit = Trainer.fit
+
+    def spy(self, *args, **kwargs):
+        runs.append(self)
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(Trainer, "fit", spy)
+    clf = NeuralNetClassifier((8,), early_stopping=True, max_epochs=30, random_state=0).fit(X_train, y_train)
+    (trainer,) = runs
+    assert trainer.model is clf.model_ and isinstance(trainer.loss, cr.nn.CrossEntropyLoss)
+    (stopper,) = [c for c in trainer.callbacks if isinstance(c, NoImprovementStopping)]
+    assert (stopper.monitor, stopper.mode, stopper.tol, stopper.n_iter_no_change) == ("val_accuracy", "max", 1e-4, 10)
+    assert clf.validation_scores_ == trainer.history.history["val_accuracy"]
+    assert clf.loss_curve_ == trainer.history.history["loss"] and clf.best_validation_score_ == stopper.best
+    assert clf.n_iter_ == len(trainer.history.epoch)
+
+
+def test_the_network_is_nn_mlp(iris):
+    X_train, _, y_train, _ = iris
+    clf = NeuralNetClassifier((8, 6), activation=cr.nn.GELU, dropout=0.1, max_epochs=1, random_state=0)
+    clf.fit(X_train, y_train)
+    generator, _, dropout_seed, _ = clf._seeds()
+    fresh = cr.nn.mlp(4, (8, 6), 3, activation=cr.nn.GELU, dropout=0.1, generator=generator, dropout_seed=dropout_seed)
+    assert repr(fresh) == repr(clf.model_)
+    assert [type(m).__name__ for m in clf.model_] == ["Linear", "GELU", "Dropout"] * 2 + ["Linear"]
+
+
+def test_predictions_come_in_the_dtype_of_x(iris):
+    """float32 X gives float32 results (what the network computes), float64 X float64 ones, as MLPClassifier and
+    MLPRegressor: scikit-learn's checks then compare float32 results at float32 tolerance, and a float64 X
+    still gets float64 predictions (check_regressor_multioutput asks for them)."""
+    X_train, X_test, y_train, y_test = iris
+    clf = NeuralNetClassifier((8,), max_epochs=20, random_state=0).fit(X_train, y_train)
+    X32 = X_test.astype(np.float32)
+    for X, dtype in ((X32, np.float32), (X_test, np.float64), (X_test.astype(int), np.float64)):
+        proba = clf.predict_proba(X)
+        assert proba.dtype == clf.predict_log_proba(X).dtype == dtype
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=4 * np.finfo(dtype).eps)
+    p32, p64 = clf.predict_proba(X32), clf.predict_proba(X_test)
+    np.testing.assert_allclose(p32, p64, rtol=1e-5, atol=1e-7)  # the same network's logits
+    np.testing.assert_array_equal(clf.predict(X32), clf.predict(X_test))
+    reg = NeuralNetRegressor((8,), max_epochs=5, random_state=0).fit(X_train, X_train[:, 0])
+    assert reg.predict(X32).dtype == np.float32 and reg.predict(X_test).dtype == np.float64
+    np.testing.assert_allclose(reg.predict(X32), reg.predict(X_test), rtol=1e-5, atol=1e-6)  # float64 X: a float64 copy
 
 
 def test_missing_sklearn_gives_a_chainrule_error(monkeypatch):
@@ -279,3 +344,21 @@ def test_diabetes_regression():
     r2 = model.fit(X_train, y_train).score(X_test, y_test)
     print(f"\ndiabetes: NeuralNetRegressor test R^2 {r2:.3f}")
     assert r2 > 0.3
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("Estimator", [NeuralNetRegressor, NeuralNetClassifier])
+def test_a_rows_prediction_does_not_depend_on_its_batch(Estimator):
+    # float64 X is predicted by a float64 copy of the network: a row alone, in a slice or in the whole
+    # batch agrees to float64 rounding (in float32, OpenBLAS's kernels chosen by batch size differ by ulps)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 7)) * 3
+    y = X @ rng.standard_normal(7) if Estimator is NeuralNetRegressor else (X[:, 0] > 0).astype(int)
+    est = Estimator(hidden_layer_sizes=(64, 32), max_epochs=3, random_state=0).fit(X, y)
+    predict = est.predict if Estimator is NeuralNetRegressor else est.predict_proba
+    full = predict(X)
+    assert full.dtype == np.float64
+    for rows in (slice(0, 1), slice(5, 6), slice(0, 17), slice(100, 300)):
+        np.testing.assert_allclose(predict(X[rows]), full[rows], rtol=1e-13, atol=1e-13)
+    assert predict(X.astype(np.float32)).dtype == np.float32
+    np.testing.assert_allclose(predict(X.astype(np.float32)), full, rtol=1e-5, atol=1e-5)

@@ -13,12 +13,18 @@ prediction is exact and 0 otherwise, a ROC AUC with a single class in ``y_true``
 Classification: ``accuracy``, ``precision``, ``recall``, ``f1``, ``fbeta``, ``confusion_matrix``,
 ``roc_auc`` (binary, and multiclass one-vs-rest), ``log_loss``.
 Regression: ``mse`` (``mean_squared_error``), ``rmse``, ``mae`` (``mean_absolute_error``), ``r2``.
-Each also answers to scikit-learn's long name (``accuracy_score``, ``f1_score``, ``r2_score``, ...).
+Each also answers to scikit-learn's long name (``accuracy_score``, ``f1_score``, ``r2_score``, ...);
+``get(name)`` resolves these names through ``chainrule.registry`` (kind ``"metric"``).
+Probabilities from a model's outputs, on arrays: ``softmax``, ``log_softmax``, ``sigmoid``.
 """
 
 import numpy as np
 
+from . import functional as _F
 from .errors import ArgumentError, ShapeError
+from .registry import get as _registry_get
+from .registry import register
+from .tensor import Tensor
 
 __all__ = [
     "accuracy",
@@ -30,6 +36,7 @@ __all__ = [
     "fbeta_score",
     "get",
     "log_loss",
+    "log_softmax",
     "mae",
     "mean_absolute_error",
     "mean_squared_error",
@@ -43,6 +50,8 @@ __all__ = [
     "rmse",
     "roc_auc",
     "roc_auc_score",
+    "sigmoid",
+    "softmax",
 ]
 
 
@@ -396,32 +405,63 @@ fbeta_score = fbeta
 roc_auc_score = roc_auc
 r2_score = r2
 
-_BY_NAME = {
-    "accuracy": accuracy,
-    "acc": accuracy,
-    "precision": precision,
-    "recall": recall,
-    "f1": f1,
-    "roc_auc": roc_auc,
-    "auc": roc_auc,
-    "log_loss": log_loss,
-    "mse": mean_squared_error,
-    "mean_squared_error": mean_squared_error,
-    "rmse": rmse,
-    "mae": mean_absolute_error,
-    "mean_absolute_error": mean_absolute_error,
-    "r2": r2,
+# the names a Trainer (or the command line) accepts, resolved by ``chainrule.registry`` (kind "metric"); the first
+# name of each function is its registered name, the others are aliases
+_NAMES = {
+    accuracy: ("accuracy", "acc", "accuracy_score"),
+    precision: ("precision", "precision_score"),
+    recall: ("recall", "recall_score"),
+    f1: ("f1", "f1_score"),
+    roc_auc: ("roc_auc", "auc", "roc_auc_score"),
+    log_loss: ("log_loss",),
+    mean_squared_error: ("mse", "mean_squared_error"),
+    rmse: ("rmse",),
+    mean_absolute_error: ("mae", "mean_absolute_error"),
+    r2: ("r2", "r2_score"),
 }
-_BY_NAME.update({f"{k}_score": v for k, v in list(_BY_NAME.items()) if k in ("accuracy", "precision", "recall",
-                                                                                  "f1", "roc_auc", "r2")})
+for _fn, _aliases in _NAMES.items():
+    for _name in _aliases:
+        register(_name, kind="metric")(_fn)
+del _fn, _aliases, _name
 
 
 def get(name):
-    """The metric function called ``name`` (``'accuracy'``, ``'f1'``, ``'r2'``, ...).
+    """The metric function called ``name`` (``'accuracy'``, ``'f1'``, ``'r2'``, ``'f1_score'``, ...).
 
-    An unknown name raises ArgumentError listing the valid ones.
+    Names resolve through ``chainrule.registry`` (kind ``"metric"``); an unknown name raises
+    ``UnknownNameError`` listing the valid ones.
     """
-    try:
-        return _BY_NAME[name]
-    except (KeyError, TypeError):
-        raise ArgumentError(f"unknown metric {name!r}; valid names: {', '.join(sorted(_BY_NAME))}") from None
+    return _registry_get(name, kind="metric")
+
+
+# ---- probabilities from a model's outputs ------------------------------------------------------------
+
+
+def _float_array(x, name):
+    a = _array(x, name)
+    if a.dtype.kind != "f":
+        a = a.astype(np.float64)
+    return a
+
+
+def softmax(logits, axis=-1):
+    """Class probabilities from logits along ``axis``, as a NumPy array in the logits' floating dtype
+    (float32 stays float32, float64 stays float64; integers give float64).
+
+    For arrays of outputs (``Trainer.predict_proba``, the estimators' ``predict_proba``, the command
+    line); it runs the forward of the softmax primitive (``chainrule.functional.softmax``) without a
+    graph, so the library has one softmax. Tensors and lists are accepted too.
+    """
+    return _F.softmax(Tensor._wrap(_float_array(logits, "logits")), axis=axis).data
+
+
+def log_softmax(logits, axis=-1):
+    """Log-probabilities from logits along ``axis``, in the logits' floating dtype: the forward of
+    ``chainrule.functional.log_softmax`` (finite for logits of any size, where ``log(softmax)`` is not)."""
+    return _F.log_softmax(Tensor._wrap(_float_array(logits, "logits")), axis=axis).data
+
+
+def sigmoid(logits):
+    """Probabilities from the logits of independent binary outputs, elementwise, in the logits' floating
+    dtype: the forward of ``chainrule.functional.sigmoid``."""
+    return _F.sigmoid(Tensor._wrap(_float_array(logits, "logits"))).data

@@ -18,6 +18,12 @@ of the training data has not (the weights of the best epoch are then kept). As i
 scale the inputs (``StandardScaler``); for regression also scale the targets (for instance with
 ``sklearn.compose.TransformedTargetRegressor``).
 
+The network is built by ``chainrule.nn.mlp`` and trained by ``chainrule.train.Trainer`` (the
+library's one fit loop), with a ``NoImprovementStopping`` callback for the stopping rule above.
+``predict``, ``predict_proba`` and ``predict_log_proba`` return float32 for float32 ``X`` and
+float64 otherwise, as ``MLPClassifier`` does (the network trains in float32; for float64 ``X`` a
+float64 copy of it predicts, so that a row's result does not depend on the batch it comes in).
+
 ``random_state`` fixes everything random (initial weights, batch order, dropout masks and the
 validation split): the same ``random_state`` gives the same network, bit for bit. With
 ``random_state=None`` the seed is drawn from chainrule's default generator, so ``cr.manual_seed``
@@ -27,20 +33,23 @@ not depend on chainrule's default generator.
 This module needs scikit-learn (``pip install scikit-learn``); the rest of chainrule does not.
 """
 
+import copy
 import numbers
 import time
 import warnings
 
 import numpy as np
 
+from . import metrics as _metrics
 from . import nn
 from . import optim as _optim
 from .autograd import no_grad
 from .data import DataLoader, TensorDataset
-from .errors import ArgumentError, ChainruleError, TrainingError
+from .errors import ArgumentError, ChainruleError, TrainingError, UnknownNameError
 from .random import default_generator
 from .registry import get as _registry_get
 from .tensor import Tensor
+from .train import Callback, NoImprovementStopping, Trainer
 
 
 class MissingDependencyError(ChainruleError, ImportError):
@@ -50,7 +59,6 @@ class MissingDependencyError(ChainruleError, ImportError):
 try:
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
     from sklearn.exceptions import ConvergenceWarning
-    from sklearn.metrics import r2_score
     from sklearn.model_selection import train_test_split
     from sklearn.utils import check_random_state
     from sklearn.utils.multiclass import check_classification_targets
@@ -86,8 +94,40 @@ def _is_real(value):
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
 
 
+class _EstimatorTrainer(Trainer):
+    """``Trainer`` as the estimators run it: the training outputs are not kept for metrics (the stopping
+    rule needs only the epoch's loss, or the validation score that ``Trainer`` computes itself)."""
+
+    def train_step(self, batch):
+        return {"loss": super().train_step(batch)["loss"]}
+
+
+class _EpochReport(Callback):
+    """Refuses a non-finite epoch loss (``TrainingError``); with ``verbose``, prints each epoch as MLPClassifier."""
+
+    def __init__(self, name, verbose, score_key):
+        self.name = name
+        self.verbose = verbose
+        self.score_key = score_key
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        loss = logs["loss"]
+        if not np.isfinite(loss):
+            raise TrainingError(
+                f"{self.name}: the training loss became {loss} in epoch {epoch + 1}; lower learning_rate, or scale "
+                "the inputs (and, for regression, the targets)"
+            )
+        if self.verbose:
+            extra = f", validation score = {logs[self.score_key]:.6f}" if self.score_key else ""
+            print(f"Epoch {epoch + 1}, loss = {loss:.8f}{extra} ({time.perf_counter() - self._started:.3f} s)")
+
+
 class _BaseNeuralNet(BaseEstimator):
-    """What the classifier and the regressor share: arguments, the network, the training loop and predict."""
+    """What the classifier and the regressor share: arguments, the network (``nn.mlp``), training (with
+    ``Trainer``) and the forward pass of predict."""
 
     def __init__(
         self,
@@ -130,8 +170,7 @@ class _BaseNeuralNet(BaseEstimator):
     def _make_loss(self):
         raise NotImplementedError
 
-    def _validation_score(self, outputs, targets):
-        raise NotImplementedError
+    _score = None  # the chainrule metric of the validation score, with early_stopping ("accuracy", "r2")
 
     # ---- arguments ---------------------------------------------------------------------------
 
@@ -151,8 +190,11 @@ class _BaseNeuralNet(BaseEstimator):
     def _check_params(self, n_samples):
         """Check every argument (in fit, as scikit-learn does); returns (hidden sizes, batch size)."""
         sizes = self._hidden_sizes()
-        if not isinstance(self.activation, str):
-            raise ArgumentError(f"activation must be a registered activation name, got {self.activation!r}")
+        if not (isinstance(self.activation, str) or isinstance(self.activation, type) and
+                issubclass(self.activation, nn.Module)):
+            raise ArgumentError(
+                f"activation must be a registered activation name or a Module class, got {self.activation!r}"
+            )
         if not (_is_real(self.dropout) and 0.0 <= self.dropout < 1.0):
             raise ArgumentError(f"dropout must be a probability in [0, 1), got {self.dropout!r}")
         if not (_is_real(self.learning_rate) and self.learning_rate > 0):
@@ -180,30 +222,15 @@ class _BaseNeuralNet(BaseEstimator):
     # ---- the network -------------------------------------------------------------------------
 
     def _build_model(self, n_in, sizes, n_out, generator, dropout_seed):
-        """``Linear -> activation [-> Dropout]`` per hidden layer, then ``Linear`` to the outputs."""
-        name = _ACTIVATION_ALIASES.get(self.activation, self.activation)
+        """``nn.mlp``: ``Linear -> activation [-> Dropout]`` per hidden layer, then ``Linear`` to the outputs."""
+        activation = self.activation
+        if isinstance(activation, str):
+            activation = _ACTIVATION_ALIASES.get(activation, activation)
         try:
-            activation = _registry_get(name)
-            activation()
-        except KeyError as exc:
-            raise ArgumentError(f"activation {self.activation!r} is not known: {exc}") from None
-        except TypeError:  # a registered module that needs arguments ("linear"): not an activation
-            msg = f"{self.activation!r} is not an activation (it cannot be built without arguments)"
-            raise ArgumentError(msg) from None
-        layers = []
-        widths = (n_in, *sizes)
-        for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
-            layers += [self._linear(a, b, generator), activation()]
-            if self.dropout > 0:
-                layers.append(nn.Dropout(float(self.dropout), seed=dropout_seed + i))
-        layers.append(self._linear(widths[-1], n_out, generator))
-        return nn.Sequential(*layers)
-
-    @staticmethod
-    def _linear(n_in, n_out, generator):
-        layer = nn.Linear(n_in, n_out)
-        layer.reset_parameters(generator=generator)  # the initial weights from our generator, not the default one
-        return layer
+            return nn.mlp(n_in, sizes, n_out, activation=activation, dropout=float(self.dropout),
+                          generator=generator, dropout_seed=dropout_seed)
+        except UnknownNameError as exc:  # scikit-learn's convention: a bad parameter is a ValueError
+            raise ArgumentError(f"{exc} (or scikit-learn's 'logistic')") from None
 
     def _make_optimizer(self, params):
         opt = self.optimizer
@@ -233,95 +260,77 @@ class _BaseNeuralNet(BaseEstimator):
         sizes, batch_size = self._check_params(len(X))
         generator, order_seed, dropout_seed, split_seed = self._seeds()
 
+        val = None
         if self.early_stopping:
             stratify = targets if isinstance(self, ClassifierMixin) else None
             X, X_val, targets, t_val = train_test_split(
                 X, targets, test_size=self.validation_fraction, random_state=split_seed, stratify=stratify
             )
             batch_size = min(batch_size, len(X))
-            X_val_t = Tensor._wrap(np.ascontiguousarray(X_val))
+            # one batch: the score of exactly the forward pass that predict() makes on these rows
+            val = DataLoader(TensorDataset(np.ascontiguousarray(X_val), t_val), batch_size=len(X_val))
 
         model = self._build_model(X.shape[1], sizes, n_out, generator, dropout_seed)
-        optimizer = self._make_optimizer(model.parameters())
-        loss_fn = self._make_loss()
-        loader = DataLoader(TensorDataset(X, targets), batch_size=batch_size, shuffle=True, seed=order_seed)
-
-        losses, scores = [], []
-        best_loss, best_score, best_state, stalled = np.inf, -np.inf, None, 0
-        n = len(X)
-        for epoch in range(self.max_epochs):
-            started = time.perf_counter()
-            model.train()
-            total = 0.0
-            for xb, yb in loader:
-                loss = loss_fn(model(xb), yb)
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                total += float(loss.item()) * len(xb)
-            epoch_loss = total / n
-            if not np.isfinite(epoch_loss):
-                raise TrainingError(
-                    f"{type(self).__name__}: the training loss became {epoch_loss} in epoch {epoch + 1}; lower "
-                    "learning_rate, or scale the inputs (and, for regression, the targets)"
-                )
-            losses.append(epoch_loss)
-            if self.early_stopping:  # as MLPClassifier: improving means by at least tol, the best is kept
-                model.eval()
-                with no_grad():
-                    score = float(self._validation_score(model(X_val_t).data, t_val))
-                scores.append(score)
-                improved = score >= best_score + self.tol
-                if score > best_score:
-                    best_score, best_state = score, model.state_dict()
-            else:
-                improved = epoch_loss <= best_loss - self.tol
-            best_loss = min(best_loss, epoch_loss)
-            stalled = 0 if improved else stalled + 1
-            if self.verbose:
-                extra = f", validation score = {score:.6f}" if self.early_stopping else ""
-                print(f"Epoch {epoch + 1}, loss = {epoch_loss:.8f}{extra} ({time.perf_counter() - started:.3f} s)")
-            if stalled > self.n_iter_no_change:  # as MLPClassifier: stop after n_iter_no_change + 1 such epochs
-                if self.verbose:
-                    what = "Validation score" if self.early_stopping else "Training loss"
-                    print(f"{what} did not improve more than tol={self.tol} for {self.n_iter_no_change} "
-                          "consecutive epochs. Stopping.")
-                break
-        else:
+        score_key = f"val_{self._score}" if self.early_stopping else None
+        # as MLPClassifier: stop when the training loss (or, with early_stopping, the validation score) has
+        # not improved by tol for more than n_iter_no_change epochs; with early_stopping keep the best epoch
+        stopper = NoImprovementStopping(
+            monitor=score_key or "loss", tol=float(self.tol), n_iter_no_change=int(self.n_iter_no_change),
+            mode="max" if self.early_stopping else "min", restore_best_weights=self.early_stopping,
+        )
+        trainer = _EstimatorTrainer(
+            model, self._make_loss(), self._make_optimizer(model.parameters()),
+            metrics=[self._score] if self.early_stopping else (),
+            callbacks=[_EpochReport(type(self).__name__, self.verbose, score_key), stopper],
+        )
+        history = trainer.fit((X, targets), val=val, epochs=int(self.max_epochs), batch_size=batch_size,
+                              shuffle=True, seed=order_seed, verbose=0)
+        if stopper.stopped_epoch < 0:
             warnings.warn(
                 f"{type(self).__name__}: max_epochs={self.max_epochs} reached and the optimisation has not "
                 "converged yet.",
                 ConvergenceWarning,
                 stacklevel=3,
             )
-        if best_state is not None:
-            model.load_state_dict(best_state)
+        elif self.verbose:
+            what = "Validation score" if self.early_stopping else "Training loss"
+            print(f"{what} did not improve more than tol={self.tol} for {self.n_iter_no_change} "
+                  "consecutive epochs. Stopping.")
         model.zero_grad()  # drop the last gradients: a fitted estimator holds (and pickles) only weights
         model.eval()
+        losses = list(history.history["loss"])
         # the learned attributes, set together once training has succeeded
         for name, value in learned.items():
             setattr(self, name, value)
         self.model_ = model
         self.loss_curve_ = losses
-        self.best_loss_ = best_loss
+        self.best_loss_ = min(losses)
         self.n_iter_ = len(losses)
-        self.t_ = n * len(losses)
-        self.validation_scores_ = scores if self.early_stopping else None
-        self.best_validation_score_ = best_score if self.early_stopping else None
+        self.t_ = len(X) * len(losses)
+        self.validation_scores_ = list(history.history[score_key]) if self.early_stopping else None
+        self.best_validation_score_ = stopper.best if self.early_stopping else None
         return self
 
     def _forward(self, X):
-        """The network's outputs for validated float32 ``X``, as a NumPy array (eval mode, no graph)."""
+        """The network's outputs for validated ``X``, as a NumPy array (eval mode, no graph).
+
+        float32 ``X`` goes through the trained float32 network; float64 ``X`` through a float64 copy of it
+        (the same weights, exactly). OpenBLAS picks its kernels by the number of rows, so in float32 a row's
+        outputs can differ by a few float32 ulps with the batch it comes in; in float64 they agree to float64
+        rounding, the precision the float64 results report (sklearn's check_methods_subset_invariance).
+        """
         model = self.model_
+        if X.dtype == np.float64:
+            model = copy.deepcopy(model).double()
         model.eval()
         with no_grad():
             outs = [model(Tensor._wrap(X[i : i + _PREDICT_CHUNK])).data for i in range(0, len(X), _PREDICT_CHUNK)]
         return np.concatenate(outs) if len(outs) != 1 else outs[0]
 
     def _validated_X(self, X):
+        """``X`` as a contiguous float32 or float64 array (float32 stays float32; the results have its dtype)."""
         check_is_fitted(self)
-        X = _validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
-        return np.ascontiguousarray(X, dtype=np.float32)
+        return np.ascontiguousarray(_validate_data(self, X, reset=False, dtype=(np.float64, np.float32)))
 
 
 class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
@@ -331,9 +340,10 @@ class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
 
     hidden_layer_sizes : int or tuple of int, default=(100,)
         Widths of the hidden layers; ``()`` gives a linear model (multinomial logistic regression).
-    activation : str, default="relu"
+    activation : str or Module class, default="relu"
         A registered chainrule activation ("relu", "tanh", "sigmoid", "gelu", "leaky_relu", "elu",
-        "silu", "identity", ...), or scikit-learn's "logistic".
+        "silu", "identity", ...; ``chainrule.registry.names("activation")``), scikit-learn's
+        "logistic", or a Module class built without arguments (as ``nn.mlp`` takes).
     dropout : float, default=0.0
         Dropout probability after each hidden activation (only while training).
     optimizer : str or Optimizer class, default="adam"
@@ -367,11 +377,10 @@ class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
         classes, encoded = np.unique(y, return_inverse=True)
         return encoded.astype(np.int64).reshape(-1), len(classes), {"classes_": classes}
 
+    _score = "accuracy"
+
     def _make_loss(self):
         return nn.CrossEntropyLoss()
-
-    def _validation_score(self, outputs, targets):
-        return float(np.mean(outputs.argmax(axis=1) == targets))
 
     def fit(self, X, y):
         """Train on ``X`` (n_samples, n_features) and class labels ``y`` (n_samples,); returns self."""
@@ -379,18 +388,13 @@ class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
         return self._fit(X, y)
 
     def predict_proba(self, X):
-        """Class probabilities, shape (n_samples, n_classes), columns in the order of ``classes_``."""
-        logits = self._forward(self._validated_X(X)).astype(np.float64)
-        logits -= logits.max(axis=1, keepdims=True)
-        np.exp(logits, out=logits)
-        logits /= logits.sum(axis=1, keepdims=True)
-        return logits
+        """Class probabilities, shape (n_samples, n_classes), columns in the order of ``classes_``; float32 for
+        float32 ``X``, else float64 (the softmax of the network's logits, ``chainrule.metrics.softmax``)."""
+        return _metrics.softmax(self._forward(self._validated_X(X)), axis=1)
 
     def predict_log_proba(self, X):
-        """Logarithms of ``predict_proba``."""
-        logits = self._forward(self._validated_X(X)).astype(np.float64)
-        logits -= logits.max(axis=1, keepdims=True)
-        return logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+        """Logarithms of ``predict_proba`` (computed from the logits, so finite where a probability underflows)."""
+        return _metrics.log_softmax(self._forward(self._validated_X(X)), axis=1)
 
     def predict(self, X):
         """The most probable class of each sample."""
@@ -425,11 +429,10 @@ class NeuralNetRegressor(RegressorMixin, _BaseNeuralNet):
         y = y.reshape(len(y), -1)
         return y, y.shape[1], {"n_outputs_": y.shape[1], "_y_1d": one_d}
 
+    _score = "r2"
+
     def _make_loss(self):
         return nn.MSELoss()
-
-    def _validation_score(self, outputs, targets):
-        return float(r2_score(targets.astype(np.float64), outputs.astype(np.float64)))
 
     def fit(self, X, y):
         """Train on ``X`` (n_samples, n_features) and targets ``y`` (n_samples,) or (n_samples, n_targets)."""
@@ -439,6 +442,7 @@ class NeuralNetRegressor(RegressorMixin, _BaseNeuralNet):
         return self._fit(X, y)
 
     def predict(self, X):
-        """Predicted targets: (n_samples,) if ``y`` was 1-D when fitting, else (n_samples, n_targets)."""
-        out = self._forward(self._validated_X(X)).astype(np.float64)
+        """Predicted targets: (n_samples,) if ``y`` was 1-D when fitting, else (n_samples, n_targets); float32 for
+        float32 ``X``, else float64."""
+        out = self._forward(self._validated_X(X))
         return out.reshape(-1) if self._y_1d else out

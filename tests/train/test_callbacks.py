@@ -10,12 +10,13 @@ import pytest
 from train_helpers import Recorder, ScriptedLogs, mlp, split_blobs
 
 from chainrule import nn, optim
-from chainrule.errors import TrainingError
+from chainrule.errors import ArgumentError, TrainingError
 from chainrule.train import (
     CSVLogger,
     EarlyStopping,
     LRSchedulerCallback,
     ModelCheckpoint,
+    NoImprovementStopping,
     ProgressBar,
     TerminateOnNaN,
     Trainer,
@@ -85,6 +86,100 @@ def test_early_stopping_needs_its_metric():
 
 
 # ---- ModelCheckpoint ---------------------------------------------------------------------------
+
+
+# ---- NoImprovementStopping (scikit-learn's rule) ----------------------------------------------------------
+
+
+def _sklearn_rule(values, tol, n_iter_no_change, maximize):
+    """MLPClassifier._update_no_improvement_count and its stopping test, transcribed:
+    (epochs run, whether it stopped, best value, best epoch)."""
+    best, best_epoch, count = (-math.inf if maximize else math.inf), -1, 0
+    for epoch, v in enumerate(values):
+        stalled = v < best + tol if maximize else v > best - tol
+        count = count + 1 if stalled else 0
+        if (v > best) if maximize else (v < best):
+            best, best_epoch = v, epoch
+        if count > n_iter_no_change:
+            return epoch + 1, True, best, best_epoch
+    return len(values), False, best, best_epoch
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_no_improvement_stopping_is_the_sklearn_rule(seed):
+    rng = np.random.default_rng(seed)
+    maximize = bool(seed % 2)
+    # values on a grid of the tolerance: exact ties and improvements of exactly tol, both ways
+    values = [float(v) for v in rng.integers(0, 6, 14) * 0.25]
+    tol, patience = [0.0, 0.25, 0.5][seed % 3], int(rng.integers(1, 4))
+    key = "val_accuracy" if maximize else "loss"
+    stopper = NoImprovementStopping(key, tol=tol, n_iter_no_change=patience, restore_best_weights=True)
+    assert stopper.mode == ("max" if maximize else "min")  # 'auto' by the name, as EarlyStopping
+    script = ScriptedLogs(key, values)
+    train, val = split_blobs(n=60, n_train=40)
+    t = make([script, stopper])
+    h = t.fit(train, val=val, epochs=len(values), verbose=0)
+    n_epochs, stopped, best, best_epoch = _sklearn_rule(values, tol, patience, maximize)
+    assert len(h.epoch) == n_epochs
+    assert (stopper.best, stopper.best_epoch) == (best, best_epoch)
+    assert (stopper.stopped_epoch >= 0) == (h.stop_reason is not None) == stopped
+    if stopped:
+        assert stopper.stopped_epoch == n_epochs - 1
+        assert h.stop_reason.startswith(f"NoImprovementStopping: {key} did not improve by at least tol={tol:g} "
+                                        f"for {patience + 1} consecutive epochs")
+    assert same_weights(t.model.state_dict(), script.weights[best_epoch])  # restore_best_weights
+
+
+def test_no_improvement_stopping_against_scikit_learn_itself():
+    """The same decisions as MLPClassifier's own private method, where this scikit-learn has it."""
+    mlp_mod = pytest.importorskip("sklearn.neural_network")
+    est = mlp_mod.MLPClassifier(tol=0.25, n_iter_no_change=2)
+    update = getattr(est, "_update_no_improvement_count", None)
+    if update is None:
+        pytest.skip("this scikit-learn has no _update_no_improvement_count")
+    values = [3.0, 2.75, 2.5, 2.5, 2.25, 2.25, 2.5, 2.0, 2.0, 2.0, 2.0, 1.0]
+    est.loss_curve_, est.best_loss_, est._no_improvement_count = [], np.inf, 0
+    sk_epochs = len(values)
+    for epoch, v in enumerate(values):
+        est.loss_curve_.append(v)
+        try:
+            update(False, None, None, None)
+        except TypeError:
+            update(False, None, None)  # older signature
+        if est._no_improvement_count > est.n_iter_no_change:
+            sk_epochs = epoch + 1
+            break
+    stopper = NoImprovementStopping("loss", tol=0.25, n_iter_no_change=2)
+    h = make([ScriptedLogs("loss", values), stopper]).fit(split_blobs()[0], epochs=len(values), verbose=0)
+    assert len(h.epoch) == sk_epochs < len(values) and stopper.best == est.best_loss_
+
+
+def test_no_improvement_stopping_keeps_the_best_weights_and_resumes(tmp_path):
+    train, val = split_blobs()
+    script = ScriptedLogs("val_accuracy", [0.5, 0.7, 0.6, 0.65, 0.7, 0.69, 0.7])
+    stopper = NoImprovementStopping("val_accuracy", tol=0.01, n_iter_no_change=2, restore_best_weights=True)
+    t = make([script, stopper])
+    h = t.fit(train, val=val, epochs=7, verbose=0)
+    assert h.epoch == [0, 1, 2, 3, 4] and stopper.best_epoch == 1 and stopper.stopped_epoch == 4
+    assert same_weights(t.model.state_dict(), script.weights[1])
+    state = stopper.state_dict()
+    other = NoImprovementStopping("val_accuracy", tol=0.01, n_iter_no_change=2)
+    other.load_state_dict(state)
+    assert (other.no_improvement_count, other.best, other.best_epoch) == (3, 0.7, 1)
+
+
+def test_no_improvement_stopping_counts_nan_as_no_improvement_and_checks_its_arguments():
+    stopper = NoImprovementStopping("loss", tol=0.0, n_iter_no_change=1)
+    make([ScriptedLogs("loss", [1.0, math.nan, math.nan, 0.5]), stopper]).fit(split_blobs()[0], epochs=4, verbose=0)
+    assert stopper.stopped_epoch == 2 and stopper.best == 1.0
+    for kwargs, message in [({"n_iter_no_change": 0}, "n_iter_no_change must be an integer >= 1"),
+                            ({"n_iter_no_change": True}, "n_iter_no_change"),
+                            ({"tol": -1}, "tol must be a finite number >= 0"), ({"tol": math.inf}, "tol"),
+                            ({"mode": "up"}, "mode must be 'auto', 'min' or 'max'")]:
+        with pytest.raises(ArgumentError, match=message):
+            NoImprovementStopping(**kwargs)
+    with pytest.raises(TrainingError, match="'val_loss' is not in the epoch logs"):
+        make([NoImprovementStopping("val_loss")]).fit(split_blobs()[0], epochs=1, verbose=0)
 
 
 def test_model_checkpoint_every_epoch_with_a_path_template(tmp_path):

@@ -8,7 +8,7 @@ import chainrule as cr
 import chainrule.metrics as M
 from chainrule import nn, optim
 from chainrule.data import DataLoader, TensorDataset
-from chainrule.errors import ArgumentError
+from chainrule.errors import ArgumentError, UnknownNameError
 from chainrule.train import Callback, History, Trainer
 
 
@@ -115,7 +115,7 @@ def test_task_is_inferred_from_the_loss(loss, task):
 def test_bad_arguments_fail_clearly():
     model = nn.Linear(2, 2)
     opt = optim.SGD(model.parameters(), lr=0.1)
-    with pytest.raises(ArgumentError, match="valid names"):
+    with pytest.raises(UnknownNameError, match="unknown metric 'acurracy'; valid names: .*accuracy"):
         Trainer(model, nn.MSELoss(), opt, metrics=["acurracy"])
     with pytest.raises(ArgumentError, match="task"):
         Trainer(model, nn.MSELoss(), opt, task="ranking")
@@ -313,3 +313,83 @@ def test_arrays_are_read_not_copied_or_changed():
     assert h64.history["loss"] == make().fit((X, y), epochs=1, verbose=0).history["loss"]
     with pytest.raises(ShapeError, match="same number of rows"):
         make().fit((X, y[:-1]), epochs=1, verbose=0)
+
+
+# ---- what the loss declares: target_kind and input_kind ----------------------------------------------------
+
+
+def test_every_loss_declares_its_target_and_input_kind():
+    import chainrule.functional as F
+    from chainrule.functional.loss import INPUT_KINDS, TARGET_KINDS
+
+    for name in nn.loss.__all__:
+        cls = getattr(nn, name)
+        assert cls.target_kind in TARGET_KINDS and cls.input_kind in INPUT_KINDS, name
+    for name in F.loss.__all__:
+        fn = getattr(F, name)
+        assert fn.target_kind in TARGET_KINDS and fn.input_kind in INPUT_KINDS, name
+    assert (F.cross_entropy.target_kind, F.nll_loss.input_kind) == (nn.CrossEntropyLoss.target_kind, "log_probability")
+
+
+def test_the_trainer_reads_the_declared_kinds_not_the_class_name():
+    import chainrule.functional as F
+
+    class Smoothed(nn.Module):  # a class-index loss whose name says nothing
+        target_kind, input_kind = "class_index", "logits"
+
+        def forward(self, input, target):
+            return F.cross_entropy(input, target, label_smoothing=0.1)
+
+    train, val = split_blobs(classes=3, n=300)
+    t = make(model=mlp(out=3), loss=Smoothed(), metrics=["accuracy", "log_loss"])
+    assert t.task == "classification"
+    h = t.fit((train[0], train[1][:, None]), val=val, epochs=3, verbose=0)  # a column of class indices
+    assert h.history["val_accuracy"][-1] > 0.9
+    np.testing.assert_allclose(t.predict_proba(val[0]).sum(axis=1), 1.0, rtol=1e-6)
+    # the functional losses declare their kinds too
+    assert make(loss=F.cross_entropy).task == "classification"
+    assert make(loss=F.binary_cross_entropy_with_logits)._multi_column_softmax() is False
+    assert make(loss=F.mse_loss).task == "regression"
+
+
+def test_a_loss_that_declares_nothing_is_a_regression_loss_on_values():
+    def cross_entropy_like(output, target):  # a name that once meant classification: names no longer count
+        return ((output - target) ** 2).mean()
+
+    model = nn.Linear(2, 1)
+    t = Trainer(model, cross_entropy_like, optim.SGD(model.parameters(), lr=0.1))
+    assert t.task == "regression"
+    X = np.random.default_rng(0).standard_normal((16, 2)).astype(np.float32)
+    t.fit((X, X[:, 0] * 2), epochs=1, verbose=0)  # (n,) float targets take the outputs' (n, 1) shape
+    assert Trainer(model, cross_entropy_like, t.optimizer, task="classification").task == "classification"
+    cross_entropy_like.target_kind = "class_indices"  # a typo is refused, listing the valid kinds
+    with pytest.raises(ArgumentError, match="target_kind='class_indices'; valid kinds: class_index, probability"):
+        Trainer(model, cross_entropy_like, t.optimizer)
+
+
+def test_fractional_class_targets_are_refused_whole_floats_still_work():
+    from chainrule.errors import DTypeError
+
+    (X, y), (Xv, yv) = split_blobs()
+    as_float = make().fit((X, y.astype(np.float64)), val=(Xv, yv.astype(np.float32)), epochs=2, verbose=0)
+    assert as_float.history == make().fit((X, y), val=(Xv, yv), epochs=2, verbose=0).history  # 1.0 is class 1
+    bad = y.astype(np.float64)
+    bad[5] = 0.7  # was truncated to class 0 without a word
+    with pytest.raises(DTypeError, match=r"CrossEntropyLoss: class-index targets must be integers; the target at "
+                                         r"index 5 is 0.7, which is not a class index \(truncating it would make it "
+                                         r"class 0\)"):
+        make().fit((X, bad), epochs=1, batch_size=len(X), shuffle=False, verbose=0)
+    t = make()
+    with pytest.raises(DTypeError, match="index 3 is nan"):
+        t.evaluate((Xv[:4], np.array([0.0, 1.0, 1.0, np.nan])))
+    with pytest.raises(DTypeError, match=r"Trainer \(CrossEntropyLoss\): .* index 1 is 1.5"):
+        t.compute_metrics(np.array([0.0, 1.5]), np.zeros((2, 2), np.float32))
+
+
+def test_predict_proba_is_the_library_softmax():
+    train, val = split_blobs(classes=3, n=300)
+    t = make(model=mlp(out=3))
+    t.fit(train, epochs=1, verbose=0)
+    logits = t.predict(val[0])
+    np.testing.assert_array_equal(t.predict_proba(val[0]), M.softmax(logits.astype(np.float64), axis=1)
+                                  .astype(np.float32))

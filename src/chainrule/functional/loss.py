@@ -7,6 +7,16 @@ not fit the prediction is an error (``ShapeError``), never a silent broadcast: `
 Cross-entropy (class targets), nll, and both binary cross-entropies are fused primitives
 (``chainrule.ops.loss``, each says why); mse, l1, huber and cross-entropy with probability
 targets are composites of primitives.
+
+Class-index targets must have an integer dtype, as in PyTorch: a float target of the class-index
+shape is a ``DTypeError`` (even ``1.0``; convert it with ``target.long()``), and when it holds a
+value that is not a whole number (``0.7``) the message names the first one, since converting it
+would truncate it to a class. ``Trainer`` converts float targets that hold only whole numbers
+(a label column read as floats), through ``_class_indices``, and refuses the others the same way.
+
+Each loss function declares what it expects, as the loss modules do (see ``chainrule.nn.loss``):
+``target_kind`` is ``"class_index"``, ``"probability"`` or ``"value"``, and ``input_kind`` is
+``"logits"``, ``"probability"``, ``"log_probability"`` or ``"value"``.
 """
 
 import numpy as np
@@ -28,6 +38,18 @@ __all__ = [
 ]
 
 _REDUCTIONS = ("mean", "sum", "none")
+TARGET_KINDS = ("class_index", "probability", "value")  # what a loss's target holds
+INPUT_KINDS = ("logits", "probability", "log_probability", "value")  # what a loss's input (the model's output) holds
+
+
+def _kinds(target_kind, input_kind):
+    """Decorator: declare a loss function's ``target_kind`` and ``input_kind`` (read by ``Trainer``)."""
+
+    def deco(fn):
+        fn.target_kind, fn.input_kind = target_kind, input_kind
+        return fn
+
+    return deco
 
 
 # ---- argument checks -------------------------------------------------------------------------------
@@ -97,6 +119,7 @@ def _reduce(loss, reduction):
 # ---- regression ------------------------------------------------------------------------------------
 
 
+@_kinds("value", "value")
 def mse_loss(input, target, reduction="mean"):
     """Squared error (input - target)^2."""
     _check_reduction("mse_loss", reduction)
@@ -105,6 +128,7 @@ def mse_loss(input, target, reduction="mean"):
     return _reduce(d * d, reduction)
 
 
+@_kinds("value", "value")
 def l1_loss(input, target, reduction="mean"):
     """Absolute error |input - target| (gradient 0 where they are equal, as PyTorch)."""
     _check_reduction("l1_loss", reduction)
@@ -112,6 +136,7 @@ def l1_loss(input, target, reduction="mean"):
     return _reduce((x - _float_target("l1_loss", x, target)).abs(), reduction)
 
 
+@_kinds("value", "value")
 def huber_loss(input, target, reduction="mean", delta=1.0):
     """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta), with d = input - target."""
     _check_reduction("huber_loss", reduction)
@@ -127,6 +152,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
 # ---- binary classification -------------------------------------------------------------------------
 
 
+@_kinds("probability", "probability")
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     """-w (y log p + (1 - y) log(1 - p)) on probabilities p, each log clamped at -100 (as PyTorch)."""
     name = "binary_cross_entropy"
@@ -142,6 +168,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     return _reduce(L.BinaryCrossEntropy.apply(p, y, weight=w), reduction)
 
 
+@_kinds("probability", "logits")
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):
     """Binary cross-entropy on logits, stable for logits of any size; ``pos_weight`` weighs the positive term."""
     name = "binary_cross_entropy_with_logits"
@@ -156,6 +183,52 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
 # ---- multi-class classification --------------------------------------------------------------------
 
 
+def _first_non_integer(raw):
+    """(position, value) of the first element of float array ``raw`` that is not a whole number an int64 holds
+    (0.7, nan, inf, 1e19), or None if every element is one."""
+    bad = (raw != np.rint(raw)) | ~(np.abs(raw) < 2.0**63)  # nan and inf fail both; rint keeps 1e19 whole
+    if not bad.any():
+        return None
+    flat = int(np.argmax(bad.reshape(-1)))
+    pos = np.unravel_index(flat, raw.shape)
+    return (int(pos[0]) if raw.ndim == 1 else tuple(int(i) for i in pos)), raw.reshape(-1)[flat]  # a NumPy scalar
+
+
+def _not_a_class(name, raw, found):
+    pos, value = found
+    why = f" (truncating it would make it class {int(value)})" if np.isfinite(value) and abs(value) < 2.0**63 else ""
+    return (
+        f"{name}: class-index targets must be integers; the target at index {pos} is {value!s}, which is not a "
+        f"class index{why}; pass the class of each sample, or class probabilities with the input's shape"
+    )
+
+
+def _class_dtype_error(name, raw):
+    """The DTypeError for class-index targets of a non-integer dtype; names the first value that is not whole."""
+    found = _first_non_integer(raw) if raw.dtype.kind == "f" and raw.size else None
+    if found is not None:
+        return DTypeError(_not_a_class(name, raw, found))
+    return DTypeError(
+        f"{name}: class-index targets must be integers, got dtype {raw.dtype}; convert them with "
+        "target.long() (or .astype(np.int64))"
+    )
+
+
+def _class_indices(name, target):
+    """Class-index targets as an integer array, for callers that accept floats holding whole numbers (``Trainer``:
+    a label column read as floats). Integer arrays pass through unchanged, whole floats (``1.0``) become
+    int64; a value that is not a whole number (``0.7``, nan) raises DTypeError naming the first one."""
+    raw = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if raw.dtype.kind in "iu":
+        return raw
+    if raw.dtype.kind != "f":
+        raise _class_dtype_error(name, raw)
+    found = _first_non_integer(raw) if raw.size else None
+    if found is not None:
+        raise DTypeError(_not_a_class(name, raw, found))
+    return raw.astype(np.int64)
+
+
 def _class_target(name, x, target, ignore_index):
     """Integer class targets as an array of shape (N, d1, ...) for input (N, C, d1, ...), checked."""
     raw = target.data if isinstance(target, Tensor) else np.asarray(target)
@@ -167,10 +240,7 @@ def _class_target(name, x, target, ignore_index):
             + (", probability targets the input's shape" if name == "cross_entropy" else "")
         )
     if raw.dtype.kind not in "iu":
-        raise DTypeError(
-            f"{name}: class-index targets must be integers, got dtype {raw.dtype}; convert them with "
-            "target.long() (or .astype(np.int64))"
-        )
+        raise _class_dtype_error(name, raw)
     n_classes = x.shape[1] if x.ndim > 1 else x.shape[0]
     # one reduction checks both ends: viewed as unsigned, a negative target is larger than any class
     unsigned = raw.view(raw.dtype.str.replace("i", "u")) if raw.dtype.kind == "i" else raw
@@ -203,6 +273,7 @@ def _class_loss(op, name, input, target, weight, ignore_index, reduction, **opti
     return op.apply(x, y, weight=w, ignore_index=ignore_index, reduction=reduction, **options)
 
 
+@_kinds("class_index", "logits")
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
     """Cross-entropy of logits ``input`` (N, C) or (N, C, d1, ...) against class indices (N,) or (N, d1, ...),
     or against class probabilities of the input's shape (as torch.nn.functional.cross_entropy).
@@ -239,6 +310,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     return _reduce(-prod.sum(axis=axis), reduction)
 
 
+@_kinds("class_index", "log_probability")
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """Negative log-likelihood of log-probabilities ``input`` (N, C) or (N, C, d1, ...) at class indices
     ``target`` (N,) or (N, d1, ...): -w[y] input[y], with a mean weighted as cross_entropy's."""

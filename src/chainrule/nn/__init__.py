@@ -1,10 +1,12 @@
-"""Neural-network blocks: Module, Parameter, containers, layers, activations, losses, initialisers.
+"""Neural-network blocks: Module, Parameter, containers, layers, activations, losses, initialisers, and
+``mlp`` (a multi-layer perceptron as a ``Sequential``).
 
 Names, arguments, defaults, parameter names and shapes follow ``torch.nn``.
 """
 
 from . import functional, init, utils
 from .activation import *  # noqa: F403
+from .builders import mlp
 from .containers import ModuleDict, ModuleList, Sequential
 from .conv import *  # noqa: F403
 from .linear import *  # noqa: F403

@@ -3,6 +3,21 @@
 Arguments, their order and defaults follow ``torch.nn`` (without the deprecated ``size_average`` and
 ``reduce``). Class weights and ``pos_weight`` are buffers, so they are in the state dict under the
 names PyTorch uses; ``get_config()`` gives them as lists (or None).
+
+Every loss declares what it expects, so that ``Trainer`` (and anything else that prepares targets or
+reads outputs) never has to recognise a loss by its name:
+
+``target_kind``
+    ``"class_index"``: one integer class per sample, shape (N,) or (N, d1, ...) for input (N, C, ...)
+    (``CrossEntropyLoss`` also takes class probabilities of the input's shape); ``"probability"``: a
+    target in [0, 1] of the input's shape (binary or multi-label); ``"value"``: a number of the
+    input's shape (regression).
+``input_kind``
+    what the model's output fed to the loss holds: ``"logits"``, ``"probability"``,
+    ``"log_probability"`` or ``"value"``.
+
+A loss of your own declares them as class attributes (or, for a function, as attributes of it);
+``Trainer`` treats a loss without them as a regression loss on values (see ``Trainer``).
 """
 
 import numpy as np
@@ -25,7 +40,7 @@ def _buffer(value):
 
 class _Loss(Module):
     """Base of the loss modules: checks ``reduction`` when built; buffers named as arguments go into the
-    config as lists."""
+    config as lists. Each subclass sets ``target_kind`` and ``input_kind`` (see the module's docstring)."""
 
     def __init__(self, reduction="mean"):
         super().__init__()
@@ -50,6 +65,9 @@ class _WeightedLoss(_Loss):
 class MSELoss(_Loss):
     """Mean squared error: ``(input - target) ** 2``, reduced."""
 
+    target_kind = "value"
+    input_kind = "value"
+
     def forward(self, input, target):
         return FL.mse_loss(input, target, reduction=self.reduction)
 
@@ -58,6 +76,9 @@ class MSELoss(_Loss):
 class L1Loss(_Loss):
     """Mean absolute error: ``|input - target|``, reduced."""
 
+    target_kind = "value"
+    input_kind = "value"
+
     def forward(self, input, target):
         return FL.l1_loss(input, target, reduction=self.reduction)
 
@@ -65,6 +86,9 @@ class L1Loss(_Loss):
 @register("huber")
 class HuberLoss(_Loss):
     """Squared error below ``delta``, absolute error (times ``delta``) above it."""
+
+    target_kind = "value"
+    input_kind = "value"
 
     def __init__(self, reduction="mean", delta=1.0):
         super().__init__(reduction)
@@ -78,6 +102,9 @@ class HuberLoss(_Loss):
 class BCELoss(_WeightedLoss):
     """Binary cross-entropy on probabilities (use BCEWithLogitsLoss on logits: it is stabler)."""
 
+    target_kind = "probability"
+    input_kind = "probability"
+
     def forward(self, input, target):
         return FL.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
 
@@ -85,6 +112,9 @@ class BCELoss(_WeightedLoss):
 @register("bce_with_logits")
 class BCEWithLogitsLoss(_WeightedLoss):
     """Binary cross-entropy on logits; ``pos_weight`` weighs the positive term (one value per class)."""
+
+    target_kind = "probability"
+    input_kind = "logits"
 
     def __init__(self, weight=None, reduction="mean", pos_weight=None):
         super().__init__(weight, reduction)
@@ -99,6 +129,9 @@ class BCEWithLogitsLoss(_WeightedLoss):
 @register("cross_entropy")
 class CrossEntropyLoss(_WeightedLoss):
     """Cross-entropy of logits against class indices or class probabilities (see F.cross_entropy)."""
+
+    target_kind = "class_index"
+    input_kind = "logits"
 
     def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
         super().__init__(weight, reduction)
@@ -120,6 +153,9 @@ class CrossEntropyLoss(_WeightedLoss):
 @register("nll")
 class NLLLoss(_WeightedLoss):
     """Negative log-likelihood of log-probabilities at class indices (LogSoftmax + NLLLoss = CrossEntropyLoss)."""
+
+    target_kind = "class_index"
+    input_kind = "log_probability"
 
     def __init__(self, weight=None, ignore_index=-100, reduction="mean"):
         super().__init__(weight, reduction)

@@ -11,8 +11,8 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from ..errors import ArgumentTypeError, ChainruleError, StateDictError
-from ..tensor import Tensor, _to_array
+from ..errors import ArgumentTypeError, ChainruleError, DTypeError, StateDictError
+from ..tensor import Tensor, _to_array, as_dtype
 from .parameter import Parameter
 
 _CORE = {"_parameters", "_buffers", "_non_persistent", "_modules", "training"}
@@ -218,6 +218,29 @@ class Module:
     def eval(self):
         """Set evaluation mode (dropout off, batch norm uses running statistics)."""
         return self.train(False)
+
+    # ---- dtype ------------------------------------------------------------------------------------
+
+    def to(self, dtype):
+        """Cast the floating-point parameters and buffers of the whole tree to ``dtype`` in place, keeping
+        each array's memory order (as ``torch.nn.Module.to(dtype)``); integer buffers are kept. Returns self."""
+        d = as_dtype(dtype)
+        if d.kind != "f":
+            raise DTypeError(f"{type(self).__name__}.to: parameters must stay floating point, got {d}")
+        for t in (*self.parameters(), *self.buffers()):
+            if t is not None and t.data.dtype.kind == "f" and t.data.dtype != d:
+                t.data = t.data.astype(d)
+                if t.grad is not None:
+                    t.grad.data = t.grad.data.astype(d)
+        return self
+
+    def double(self):
+        """``to(float64)``."""
+        return self.to(np.float64)
+
+    def float(self):
+        """``to(float32)``."""
+        return self.to(np.float32)
 
     def zero_grad(self, set_to_none=True):
         for p in self.parameters():

@@ -15,6 +15,7 @@ from .callbacks import (
     History,
     LRSchedulerCallback,
     ModelCheckpoint,
+    NoImprovementStopping,
     ProgressBar,
     TerminateOnNaN,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "History",
     "LRSchedulerCallback",
     "ModelCheckpoint",
+    "NoImprovementStopping",
     "ProgressBar",
     "TerminateOnNaN",
     "Trainer",

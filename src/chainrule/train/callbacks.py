@@ -1,5 +1,9 @@
 """Callbacks: everything around the fit loop (progress, history, early stopping, checkpoints, LR schedules).
 
+Stopping rules: ``EarlyStopping`` (Keras's ``patience`` / ``min_delta``) and
+``NoImprovementStopping`` (scikit-learn's ``n_iter_no_change`` / ``tol``, which the estimators of
+``chainrule.sklearn`` use).
+
 The loop in ``Trainer.fit`` calls, in the order the callbacks were given,
 ``on_train_begin(logs)``, then per epoch ``on_epoch_begin(epoch, logs)``, per batch
 ``on_batch_begin(batch, logs)`` / ``on_batch_end(batch, logs)`` (``logs`` holds ``loss`` and
@@ -15,6 +19,7 @@ counter) returns it from ``state_dict()`` as plain data and arrays; checkpoints 
 
 import csv
 import math
+import numbers
 import sys
 import time
 from pathlib import Path
@@ -30,6 +35,7 @@ __all__ = [
     "History",
     "LRSchedulerCallback",
     "ModelCheckpoint",
+    "NoImprovementStopping",
     "ProgressBar",
     "TerminateOnNaN",
 ]
@@ -301,6 +307,83 @@ class EarlyStopping(Callback):
 
     def load_state_dict(self, state):
         self.wait, self.best = int(state["wait"]), float(state["best"])
+        self.best_epoch, self.stopped_epoch = int(state["best_epoch"]), int(state["stopped_epoch"])
+        self.best_weights = state.get("best_weights")
+
+
+class NoImprovementStopping(Callback):
+    """scikit-learn's stopping rule (``MLPClassifier``'s ``tol`` and ``n_iter_no_change``): stop when
+    ``monitor`` has not improved by at least ``tol`` for more than ``n_iter_no_change`` epochs in a row.
+
+    An epoch counts as no improvement when its value is worse than ``best - tol`` (``mode='min'``) or
+    ``best + tol`` (``'max'``), where ``best`` is the best value so far, improved by any amount; training
+    stops after ``n_iter_no_change + 1`` such epochs in a row, as scikit-learn does. ``mode='auto'`` is
+    'max' for accuracy, AUC, precision, recall, F1, R^2 and 'min' otherwise. With
+    ``restore_best_weights`` the model gets the weights of its best epoch back when training ends, as
+    ``MLPClassifier(early_stopping=True)`` keeps them.
+
+    How this differs from ``EarlyStopping`` (Keras's rule): there, ``best`` moves only on an improvement
+    of more than ``min_delta``, and training stops after ``patience`` epochs without one.
+
+    After training: ``best`` (the best value), ``best_epoch`` (counted from 0, -1 if none),
+    ``stopped_epoch`` (-1 if this callback did not stop training) and ``no_improvement_count``.
+    """
+
+    def __init__(self, monitor="loss", tol=1e-4, n_iter_no_change=10, mode="auto", restore_best_weights=False):
+        if not (isinstance(n_iter_no_change, numbers.Integral) and not isinstance(n_iter_no_change, bool)
+                and n_iter_no_change >= 1):
+            raise ArgumentError(
+                f"NoImprovementStopping: n_iter_no_change must be an integer >= 1, got {n_iter_no_change!r}"
+            )
+        if not (isinstance(tol, numbers.Real) and not isinstance(tol, bool) and 0 <= tol < math.inf):
+            raise ArgumentError(f"NoImprovementStopping: tol must be a finite number >= 0, got {tol!r}")
+        self.monitor = monitor
+        self.tol = float(tol)
+        self.n_iter_no_change = int(n_iter_no_change)
+        self.restore_best_weights = restore_best_weights
+        self.mode, _ = _comparison("NoImprovementStopping", monitor, mode, 0.0)
+        self._reset()
+
+    def _reset(self):
+        self.no_improvement_count = 0
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best_epoch = -1
+        self.stopped_epoch = -1
+        self.best_weights = None
+
+    def on_train_begin(self, logs=None):
+        self._reset()
+
+    def on_epoch_end(self, epoch, logs=None):
+        current = _monitored("NoImprovementStopping", self.monitor, logs or {})
+        if self.mode == "min":  # written as "not improved", so that a nan counts as no improvement
+            stalled, better = not current <= self.best - self.tol, current < self.best
+        else:
+            stalled, better = not current >= self.best + self.tol, current > self.best
+        self.no_improvement_count = self.no_improvement_count + 1 if stalled else 0
+        if better:
+            self.best, self.best_epoch = current, int(epoch)
+            if self.restore_best_weights:
+                self.best_weights = self.trainer.model.state_dict()
+        if self.no_improvement_count > self.n_iter_no_change:
+            self.stopped_epoch = int(epoch)
+            self.trainer.stop_training = True
+            self.trainer.history.stop_reason = (
+                f"NoImprovementStopping: {self.monitor} did not improve by at least tol={self.tol:g} for "
+                f"{self.no_improvement_count} consecutive epochs (best {self.best:.6g} at epoch "
+                f"{self.best_epoch + 1}); stopped after epoch {epoch + 1}"
+            )
+
+    def on_train_end(self, logs=None):
+        if self.restore_best_weights and self.best_weights is not None:
+            self.trainer.model.load_state_dict(self.best_weights)
+
+    def state_dict(self):
+        return {"no_improvement_count": self.no_improvement_count, "best": self.best, "best_epoch": self.best_epoch,
+                "stopped_epoch": self.stopped_epoch, "best_weights": self.best_weights}
+
+    def load_state_dict(self, state):
+        self.no_improvement_count, self.best = int(state["no_improvement_count"]), float(state["best"])
         self.best_epoch, self.stopped_epoch = int(state["best_epoch"]), int(state["stopped_epoch"])
         self.best_weights = state.get("best_weights")
 

@@ -19,14 +19,14 @@ import numpy as np
 
 from .. import metrics as M
 from ..autograd import no_grad
+from ..backend import keep_freed_memory
 from ..data import DataLoader, Dataset, TensorDataset
 from ..errors import ArgumentError, ShapeError
+from ..functional import loss as FL
 from ..tensor import Tensor
 from .callbacks import CallbackList, History, LRSchedulerCallback, ProgressBar, _RunCheckpoint
 from .checkpoint import apply_checkpoint, read_checkpoint
 
-_CLASSIFICATION_LOSSES = ("CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss")
-_CLASS_INDEX_LOSSES = ("CrossEntropyLoss", "NLLLoss")
 _CHECKPOINT_FILE = "checkpoint.safetensors"
 
 
@@ -34,14 +34,14 @@ def _loss_name(loss):
     return type(loss).__name__ if hasattr(loss, "forward") else getattr(loss, "__name__", type(loss).__name__)
 
 
-def _infer_task(loss):
-    name = _loss_name(loss)
-    if name in _CLASSIFICATION_LOSSES:
-        return "classification"
-    low = name.lower()
-    if any(k in low for k in ("entropy", "nll", "bce", "hinge", "margin")):
-        return "classification"
-    return "regression"
+def _declared(loss, attr, valid):
+    """The loss's ``target_kind`` / ``input_kind`` (see ``chainrule.nn.loss``), checked; None if it declares none."""
+    kind = getattr(loss, attr, None)
+    if kind is not None and kind not in valid:
+        raise ArgumentError(
+            f"Trainer: the loss {_loss_name(loss)} declares {attr}={kind!r}; valid kinds: {', '.join(valid)}"
+        )
+    return kind
 
 
 def _numpy(x):
@@ -55,21 +55,6 @@ def _modes(model):
 def _restore_modes(modes):
     for m, training in modes:
         m.__dict__["training"] = training
-
-
-def _softmax(z):
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
-
-
-def _sigmoid(z):
-    out = np.empty_like(z)
-    pos = z >= 0
-    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
-    e = np.exp(z[~pos])
-    out[~pos] = e / (1.0 + e)
-    return out
 
 
 def checkpoint_file(checkpoint):
@@ -86,12 +71,27 @@ class Trainer:
     ``metrics``: names from ``chainrule.metrics`` ('accuracy', 'precision', 'recall', 'f1',
     'roc_auc', 'log_loss', 'mse', 'mae', 'r2', ...) or functions ``f(y_true, y_pred)``.
     ``callbacks``: Callback objects, called in order after the History. ``scheduler``: an LR
-    scheduler stepped after each epoch (by an ``LRSchedulerCallback``). ``task``:
-    'classification' or 'regression'; by default cross-entropy, NLL and BCE losses mean
-    classification. For classification, predictions are the argmax of the outputs (or
-    probability > 0.5 for one output column), and ``roc_auc`` / ``log_loss`` see the
-    probabilities (softmax of the logits, sigmoid of one column, the outputs of a BCELoss
-    model, the exponential of an NLLLoss model's log-probabilities).
+    scheduler stepped after each epoch (by an ``LRSchedulerCallback``).
+
+    The loss says what it expects through its ``target_kind`` and ``input_kind`` attributes (every
+    loss of ``chainrule.nn`` and ``chainrule.functional`` declares them; see ``chainrule.nn.loss``):
+
+    * ``target_kind="class_index"`` (CrossEntropyLoss, NLLLoss): a column of class indices becomes
+      a vector, and float targets holding whole numbers (``1.0``) become int64; a value that is not
+      a whole number (``0.7``) is a ``DTypeError`` naming it, never truncated to a class.
+    * ``"probability"`` (BCELoss, BCEWithLogitsLoss) and ``"value"`` (MSELoss, L1Loss, HuberLoss):
+      targets take the outputs' shape (``(n,)`` against ``(n, 1)``) and float dtype instead of
+      broadcasting.
+
+    ``task``: 'classification' or 'regression'; by default a class-index or probability target
+    means classification. A loss without ``target_kind`` (a function of your own) is treated as
+    ``"value"``: regression, unless ``task='classification'`` is given; set ``my_loss.target_kind``
+    (and ``input_kind``) to say otherwise. For classification, predictions are the argmax of the
+    outputs (or probability > 0.5 for one output column, or for each column with a probability
+    target), and ``roc_auc`` / ``log_loss`` see the probabilities: from ``input_kind``, softmax of
+    the logits (``chainrule.metrics.softmax``), sigmoid of one column or of each column with a
+    probability target, the outputs themselves for ``"probability"``, the exponential of
+    ``"log_probability"`` outputs.
 
     Override ``train_step(batch)`` to change what one update does.
     """
@@ -108,14 +108,15 @@ class Trainer:
                 M.get(m)  # an unknown name fails now, listing the valid ones
         self.callbacks = list(callbacks)
         self.scheduler = scheduler
+        target_kind = _declared(loss, "target_kind", FL.TARGET_KINDS) or "value"
+        input_kind = _declared(loss, "input_kind", FL.INPUT_KINDS)
         if task is None:
-            task = _infer_task(loss)
+            task = "classification" if target_kind in ("class_index", "probability") else "regression"
         if task not in ("classification", "regression"):
             raise ArgumentError(f"Trainer: task must be 'classification' or 'regression', got {task!r}")
         self.task = task
-        name = _loss_name(loss)
-        self._output_kind = {"BCELoss": "probs", "NLLLoss": "log_probs"}.get(name, "logits")
-        self._class_indices = name in _CLASS_INDEX_LOSSES
+        self._target_kind = target_kind
+        self._input_kind = input_kind or ("logits" if task == "classification" else "value")
         self.history = History()
         self.stop_training = False
         self.epoch = 0
@@ -154,15 +155,18 @@ class Trainer:
     # ---- one step ----------------------------------------------------------------------------
 
     def _align_target(self, output, target):
-        """Targets as the loss expects them: class indices stay integers; other targets take the
-        outputs' shape (``(n,)`` against ``(n, 1)``) and float dtype instead of broadcasting."""
+        """Targets as the loss expects them (its ``target_kind``): class indices stay integers (a column
+        becomes a vector; floats holding whole numbers become int64, any other float is a DTypeError
+        naming it); other targets take the outputs' shape (``(n,)`` against ``(n, 1)``) and float dtype
+        instead of broadcasting."""
         if not isinstance(target, Tensor):
             target = Tensor(target)
-        if self._class_indices:
+        if self._target_kind == "class_index":
             if target.ndim == 2 and target.shape[1] == 1 and output.ndim == 2 and output.shape[1] > 1:
                 target = target.reshape(-1)  # a column of class indices
-            if target.ndim == 1 and target.dtype.kind == "f":
-                target = target.astype(np.int64)
+            index_shape = output.shape[:1] + output.shape[2:] if output.ndim > 1 else ()
+            if target.dtype.kind == "f" and target.shape == index_shape:  # floats in the place of class indices
+                target = Tensor._wrap(FL._class_indices(_loss_name(self.loss), target.data))  # 1.0 -> 1; 0.7 fails
             return target
         if target.shape != output.shape and target.size == output.size:
             target = target.reshape(output.shape)
@@ -193,16 +197,17 @@ class Trainer:
 
     def _probabilities(self, outputs):
         z = np.asarray(outputs, dtype=np.float64)
-        if self._output_kind == "probs":
+        if self._input_kind == "probability":
             return z
-        if self._output_kind == "log_probs":
+        if self._input_kind == "log_probability":
             return np.exp(z)
         if z.ndim == 2 and z.shape[1] > 1 and self._multi_column_softmax():
-            return _softmax(z)
-        return _sigmoid(z)
+            return M.softmax(z, axis=1)
+        return M.sigmoid(z)
 
     def _multi_column_softmax(self):
-        return _loss_name(self.loss) not in ("BCEWithLogitsLoss", "BCELoss")
+        """Whether several output columns are one distribution over classes (else independent binary outputs)."""
+        return self._target_kind != "probability"
 
     def _classification_view(self, y_true, outputs):
         """(true labels, predicted labels, scores for roc_auc/log_loss, number of classes)."""
@@ -213,7 +218,8 @@ class Trainer:
             pred = proba.argmax(axis=1)
             if t.ndim == 2 and t.shape[1] == n_classes:  # class probabilities as targets
                 t = t.argmax(axis=1)
-            return t.reshape(-1).astype(np.int64), pred, proba, n_classes
+            t = FL._class_indices(f"Trainer ({_loss_name(self.loss)})", t.reshape(-1))  # 0.7 is not class 0
+            return t.astype(np.int64, copy=False), pred, proba, n_classes
         # one column (binary), or several independent binary outputs (multi-label, flattened)
         proba = proba.reshape(-1)
         t = t.reshape(-1)
@@ -329,6 +335,7 @@ class Trainer:
         """
         if not (isinstance(epochs, int) and epochs >= 0):
             raise ArgumentError(f"Trainer.fit: epochs must be a non-negative integer, got {epochs!r}")
+        keep_freed_memory()  # steps reuse their freed arrays instead of page-faulting them in anew (once a process)
         if resume and checkpoint is None and resume_from is None:
             raise ArgumentError("Trainer.fit: resume=True needs checkpoint= (the file or folder to resume from)")
         ckpt_file = checkpoint_file(checkpoint) if checkpoint is not None else None
