@@ -130,3 +130,42 @@ def test_python_dash_m():
     assert "No module named" not in r.stderr
     assert r.returncode == 2
     assert r.stderr.strip().splitlines()[-1] == "chainrule demo: error: --lr must be a positive number, got -1.0"
+
+
+@pytest.mark.skipif(os.name == "nt" or shutil.which("sh") is None, reason="./run is a POSIX sh script")
+def test_run_script_installs_only_when_the_venv_is_new_or_pyproject_changed(tmp_path):
+    """./run used to reinstall with pip on every call (7-9 s of a 10 s run); a stamp in .venv remembers."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    shutil.copy(Path(__file__).resolve().parents[1] / "run", repo / "run")
+    (repo / "pyproject.toml").write_text("[project]\nname = 'chainrule'\n")
+    log = tmp_path / "calls.log"
+    # a fake python: `-m venv DIR` makes a venv of fakes (this python, and a chainrule that echoes its arguments)
+    fake = tmp_path / "python3"
+    fake.write_text(
+        "#!/bin/sh\n"
+        f'echo "python $*" >> "{log}"\n'
+        'if [ "$1" = "-m" ] && [ "$2" = "venv" ]; then\n'
+        '  mkdir -p "$3/bin" && cp "$0" "$3/bin/python"\n'
+        '  printf \'#!/bin/sh\\necho "chainrule $*"\\n\' > "$3/bin/chainrule" && chmod +x "$3/bin/chainrule"\n'
+        "fi\n"
+    )
+    fake.chmod(0o755)
+
+    def run_script(*args):
+        log.write_text("")
+        r = subprocess.run(["sh", str(repo / "run"), *args], capture_output=True, text=True, timeout=60,
+                           env=dict(os.environ, PYTHON=str(fake)))
+        assert r.returncode == 0, r.stderr
+        return r.stdout, [line for line in log.read_text().splitlines() if line]
+
+    out, calls = run_script("demo")
+    assert out == "chainrule demo\n"
+    assert calls == ["python -m venv .venv", "python -m pip install -q -e .[train]"]
+    out, calls = run_script("train", "--epochs", "1")
+    assert out == "chainrule train --epochs 1\n" and calls == []  # nothing installed the second time
+    (repo / "pyproject.toml").write_text("[project]\nname = 'chainrule'\nversion = '0.2'\n")
+    assert run_script()[1] == ["python -m pip install -q -e .[train]"]  # pyproject.toml changed
+    assert run_script()[1] == []
+    (repo / ".venv" / ".chainrule-installed").unlink()
+    assert run_script()[1] == ["python -m pip install -q -e .[train]"]

@@ -627,13 +627,27 @@ def test_resume_with_another_optimizer_fails_cleanly(data, ckpt, tmp_path):
 
 
 def test_plot_never_overwrites_the_model_file(data, tmp_path):
-    # --output with a .png suffix: the curves (model.with_suffix('.png')) must not replace the model
-    model = tmp_path / "model.png"
-    r = run("train", data["csv"], "--target", "label", *SMALL, "--output", model)
-    if r.returncode == 0:
-        ok(run("info", model))
+    # --output with a .png suffix: the curves (model.with_suffix('.png') would be the model itself) go to
+    # model.curves.png, and the model file stays a model file
+    model, curves = tmp_path / "model.png", tmp_path / "model.curves.png"
+    r = ok(run("train", data["csv"], "--target", "label", *SMALL, "--output", model))
+    assert f"Model written to {model}" in r.stdout
+    _, meta = read_model_file(model)
+    assert meta["task"] == "classification" and meta["classes"] == ["no", "yes"]
+    if HAS_MPL:
+        assert f"Training curves written to {curves}" in r.stdout
+        assert curves.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["model.curves.png", "model.png"]
     else:
-        fails_cleanly(r)
+        assert "matplotlib is not installed" in r.stdout
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["model.png"]
+    # a --plot that names the model file (however spelled) is refused before any work, the model untouched
+    before = model.read_bytes()
+    for plot in (model, tmp_path / "." / "model.png"):
+        r = run("train", data["csv"], "--target", "label", *SMALL, "--output", model, "--plot", plot)
+        fails_cleanly(r, "--plot", "is the model file")
+        assert r.stdout == ""
+    assert model.read_bytes() == before
 
 
 # --------------------------------------------------------------------------- the main job and the demo

@@ -216,7 +216,7 @@ def test_non_numeric_value_names_column_row_value_and_line(tmp_path):
     with pytest.raises(DataError) as e:
         fitted().transform(Table.from_csv(p))
     assert str(e.value) == (
-        f"column 'age', row 1 ({p} line 3): 'abc' is not a number (the column was numeric in training)"
+        f"column 'age', {p} line 3: 'abc' is not a number (the column was numeric in training)"
     )
 
 
@@ -262,8 +262,8 @@ def test_json_of_an_unfitted_or_foreign_dict():
     del bad["columns"][0]["mean"]
     with pytest.raises(DataError, match=r"malformed description \(KeyError: 'mean'\)"):
         Preprocessor.from_json(bad)
-    with pytest.raises(DataError, match="unknown version 2"):
-        Preprocessor.from_json({**fitted().to_json(), "version": 2})
+    with pytest.raises(DataError, match="unknown version 3"):
+        Preprocessor.from_json({**fitted().to_json(), "version": 3})
 
 
 def test_german_credit_pipeline():
@@ -272,3 +272,82 @@ def test_german_credit_pipeline():
     assert X.shape == (1000, 61) and X.dtype == np.float32 and np.isfinite(X).all()
     assert pre.classes_ == ["bad", "good"] and np.bincount(y).tolist() == [300, 700]
     assert "purpose=car (new)" in pre.feature_names_ and "age" in pre.feature_names_
+
+
+# ---- regression targets standardised, classes from the whole table, check_target ----------------
+
+
+def test_scale_target_standardises_and_inverse_undoes_it():
+    y = [10.0, 20.0, 30.0, 40.0]
+    t = Table.from_dict({"x": [1.0, 2.0, 3.0, 4.0], "y": y})
+    pre = Preprocessor(target="y", task="regression", scale_target=True).fit(t)
+    assert pre.target_mean_ == 25.0 and pre.target_std_ == pytest.approx(np.std(y))
+    _, z = pre.transform(t)
+    assert z.dtype == np.float32 and z.mean() == pytest.approx(0, abs=1e-6) and z.std() == pytest.approx(1)
+    np.testing.assert_allclose(pre.inverse_transform_target(z), y, rtol=1e-6)
+    np.testing.assert_array_equal(pre.target_values(t), y)  # the target's own units, unscaled
+    assert pre.target_values(t).dtype == np.float64
+    # without scale_target nothing changes (the default)
+    plain = Preprocessor(target="y", task="regression").fit(t)
+    assert plain.transform(t)[1].tolist() == y and plain.inverse_transform_target(np.float32([1.5])).tolist() == [1.5]
+
+
+def test_scale_target_travels_in_json_and_old_json_reads_unscaled():
+    t = Table.from_dict({"x": [1.0, 2.0, 3.0], "y": [1.0, 5.0, 9.0]})
+    pre = Preprocessor(target="y", task="regression", scale_target=True).fit(t)
+    d = json.loads(json.dumps(pre.to_json(), allow_nan=False))
+    assert d["version"] == 2 and d["config"]["scale_target"] is True and d["target_scale"]["mean"] == 5.0
+    again = Preprocessor.from_json(d)
+    np.testing.assert_array_equal(again.transform(t)[1], pre.transform(t)[1])
+    assert again.inverse_transform_target(np.float32([0.0])).tolist() == [5.0]
+    old = {k: v for k, v in d.items() if k != "target_scale"}  # a model file of chainrule 0.1.0
+    old.update(version=1, config={"target": "y", "task": "regression"})
+    assert Preprocessor.from_json(old).transform(t)[1].tolist() == [1.0, 5.0, 9.0]
+    with pytest.raises(DataError, match="malformed description"):
+        Preprocessor.from_json({**d, "target_scale": {"mean": 1.0, "std": 0.0}})
+
+
+def test_fit_takes_the_classes_of_the_whole_table():
+    t = Table.from_dict({"x": [1.0, 2.0, 3.0], "y": ["a", "a", "b"]})
+    pre = Preprocessor(target="y").fit(t.select([0, 1]), classes=["a", "b", "c"])  # one class in this split
+    assert pre.classes_ == ["a", "b", "c"] and pre.transform(t)[1].tolist() == [0, 0, 1]
+    with pytest.raises(DataError, match=r"row 2: label 'b' is not one of the classes given, \['a'\]"):
+        Preprocessor(target="y").fit(t, classes=["a"])
+    numeric = Table.from_dict({"x": [1.0, 2.0], "y": [3, 1]})
+    assert Preprocessor(target="y").fit(numeric, classes=[1, 3, 5]).transform(numeric)[1].tolist() == [1, 0]
+
+
+def test_check_target_infers_on_the_whole_table_and_names_file_lines(tmp_path):
+    from chainrule.data.preprocess import check_target
+
+    assert check_target(Table.from_dict({"y": ["b", "a", "b"]}), "y") == ("classification", ["a", "b"])
+    assert check_target(Table.from_dict({"y": [0.5, 1.0]}), "y") == ("regression", None)
+    p = tmp_path / "t.csv"
+    p.write_text("x,y\n1,2\n\n2,\n3,\n")
+    with pytest.raises(DataError) as e:
+        check_target(Table.from_csv(p), "y")
+    assert str(e.value) == f"target column 'y', {p} line 4: the value is missing (and 1 more rows)"
+    with pytest.raises(DataError, match=r"no target column 'z'; the columns are \['x', 'y'\]"):
+        check_target(Table.from_csv(p), "z")
+
+
+def test_classification_target_with_too_many_classes_is_refused():
+    from chainrule.data.preprocess import check_target
+
+    rng = np.random.default_rng(0)
+    values = np.round(rng.normal(150, 70, 100)).tolist()  # a quantity, integers
+    t = Table.from_dict({"x": list(range(100)), "y": values})
+    k = len(set(values))
+    with pytest.raises(DataError) as e:
+        Preprocessor(target="y", task="classification").fit(t)
+    assert str(e.value) == (
+        f"target column 'y' has {k} distinct values in 100 rows: too many classes for classification (fewer than 5"
+        " rows per class); for a quantity, use the task 'regression' (--task regression)"
+    )
+    names = Table.from_dict({"x": list(range(50)), "y": [f"n{i}" for i in range(50)]})
+    with pytest.raises(DataError, match=r"has 50 distinct values in 50 rows: too many classes.*per class\)$"):
+        check_target(names, "y")
+    # many classes with enough rows each, or few classes in few rows: fine
+    many = Table.from_dict({"x": list(range(250)), "y": [i % 50 for i in range(250)]})
+    assert check_target(many, "y", "classification")[0] == "classification"
+    assert check_target(Table.from_dict({"y": list(range(20))}), "y", "classification")[0] == "classification"

@@ -1,6 +1,7 @@
 """Table: parsing CSV (numeric / text / missing), every constructor, read_table, and each error message."""
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -58,8 +59,9 @@ def test_csv_remembers_file_lines_for_messages(tmp_path):
     p = write(tmp_path, "a,b\n1,x\n\n2,y\n")
     t = Table.from_csv(p)
     assert t.lines.tolist() == [2, 4]
-    assert t.where(1) == f"row 1 ({p} line 4)"
-    assert t.select([1]).where(0) == f"row 0 ({p} line 4)"
+    assert t.where(1) == f"{p} line 4"
+    assert t.select([1]).where(0) == f"{p} line 4"  # a split's row number means nothing to a user: the line does
+    assert Table.from_dict({"a": [1, 2]}).where(1) == "row 1"
 
 
 def test_tsv_through_read_table(tmp_path):
@@ -233,8 +235,11 @@ def test_read_table_dispatch(tmp_path):
     assert read_table(t) is t
     assert read_table({"a": [1]}).columns == ["a"]
     assert read_table(np.zeros((2, 3))).columns == ["x0", "x1", "x2"]
-    with pytest.raises(DataError, match=r"unknown file type '\.xlsx'"):
+    (tmp_path / "t.xlsx").write_bytes(b"PK")
+    with pytest.raises(DataError, match=r"unknown file type '\.xlsx'; chainrule reads \.csv, \.tsv, \.txt and"):
         read_table(tmp_path / "t.xlsx")
+    with pytest.raises(DataError, match=r"t\.ods: no such file"):
+        read_table(tmp_path / "t.ods")
     with pytest.raises(DataError, match="cannot read a int"):
         read_table(3)
 
@@ -269,3 +274,158 @@ def test_getitem_select_drop():
 def test_numbers_keep_full_precision(tmp_path):
     t = Table.from_csv(write(tmp_path, "a\n0.1\n1e300\n-0\n"))
     assert t["a"][0] == 0.1 and t["a"][1] == 1e300 and math.copysign(1, t["a"][2]) == -1
+
+
+# ---- delimiters, missing-value texts, mostly-numeric columns, the pandas index ----------------
+
+
+@pytest.mark.parametrize("d", [",", ";", "\t"], ids=["comma", "semicolon", "tab"])
+def test_delimiter_is_detected(tmp_path, d):
+    p = write(tmp_path, d.join(["a", "b", "c"]) + "\n" + d.join(["1", "x y", "2.5"]) + "\n")
+    t = Table.from_csv(p)
+    assert t.columns == ["a", "b", "c"] and t["b"].tolist() == ["x y"] and t["c"].tolist() == [2.5]
+
+
+def test_delimiter_detection_is_not_fooled_by_text(tmp_path):
+    # commas split the header; the semicolons inside the text do not split every line alike
+    t = Table.from_csv(write(tmp_path, "a,b\nx;y;z,1\nw,2\n"))
+    assert t.columns == ["a", "b"] and t["a"].tolist() == ["x;y;z", "w"]
+    # a single column: no delimiter to find
+    assert Table.from_csv(write(tmp_path, "a\n1\n2\n")).columns == ["a"]
+
+
+def test_explicit_delimiter_and_hint_when_it_is_wrong(tmp_path):
+    p = write(tmp_path, "a;b\n1;2\n")
+    assert Table.from_csv(p, delimiter=";")["b"].tolist() == [2.0]
+    assert Table.from_csv(p, delimiter=",").columns == ["a;b"]
+    q = write(tmp_path, "a,b,c\n1;2;3\n", name="q.csv")
+    with pytest.raises(DataError, match=r"line 2: 1 fields where the header has 3 .*is the file ';'-separated\?"):
+        Table.from_csv(q, delimiter=",")
+    for bad in ["", ";;", '"', "a", "1", "\n"]:
+        with pytest.raises(DataError, match="delimiter must be one character"):
+            Table.from_csv(p, delimiter=bad)
+
+
+def test_mostly_numeric_column_with_strays_is_refused_naming_the_cell(tmp_path):
+    rows = "".join(f"{i},{'n/a?' if i in (3, 7) else i * 1.5}\n" for i in range(40))
+    p = write(tmp_path, "a,b\n" + rows)
+    with pytest.raises(DataError) as e:
+        Table.from_csv(p)
+    msg = str(e.value)
+    assert msg.startswith(f"{p}, line 5: column 'b' holds numbers but this value is 'n/a?'")
+    assert "2 of its 40 values are not numbers" in msg and "--na-values" in msg and "\n" not in msg
+    t = Table.from_csv(p, na_values=["n/a?"])
+    assert t.kind("b") == "numeric" and np.isnan(t["b"][[3, 7]]).all() and t["b"][1] == 1.5
+    assert Table.from_csv(p, na_values="n/a?").kind("b") == "numeric"  # one text is a list of one
+
+
+def test_a_column_of_mostly_text_stays_text(tmp_path):
+    t = Table.from_csv(write(tmp_path, "a,b\n" + "".join(f"{i},{'x' if i % 3 else i}\n" for i in range(30))))
+    assert t.kind("b") == "text" and t["b"][0] == "0"
+
+
+def test_na_values_apply_to_text_columns_too(tmp_path):
+    t = Table.from_csv(write(tmp_path, "a,b\n1,-\n2,x\n"), na_values=["-"])
+    assert t["b"].tolist() == [None, "x"]
+
+
+def test_underscores_are_not_numbers(tmp_path):
+    # Python's float() reads '1_000' as 1000; a CSV reader must not
+    t = Table.from_csv(write(tmp_path, "a,b\n1_000,x\n2_0,y\n"))
+    assert t.kind("a") == "text" and t["a"].tolist() == ["1_000", "2_0"]
+
+
+def test_pandas_index_column_is_skipped(tmp_path):
+    pd = pytest.importorskip("pandas")
+    pd.DataFrame({"x": [1.5, 2.5, 3.5], "y": ["a", "b", "c"]}).to_csv(tmp_path / "p.csv")  # index=True
+    t = Table.from_csv(tmp_path / "p.csv")
+    assert t.columns == ["x", "y"] and t["x"].tolist() == [1.5, 2.5, 3.5]
+
+
+def test_unnamed_first_column_that_is_not_an_index_is_refused_with_a_hint(tmp_path):
+    p = write(tmp_path, ",x\n5,1\n9,2\n")
+    with pytest.raises(DataError, match=r"line 1: column 1 of the header has no name; .*index=False"):
+        Table.from_csv(p)
+
+
+def test_usecols_skips_columns_unread_and_unchecked(tmp_path):
+    p = write(tmp_path, "a,b,c\n1,x,3\n2,y,n/a?\n" + "3,z,4\n" * 20)
+    seen = []
+    t = Table.from_csv(p, usecols=lambda name: seen.append(name) or name != "c")
+    assert t.columns == ["a", "b"] and seen == ["a", "b", "c"]
+    assert Table.from_csv(p, usecols=["a"]).columns == ["a"]
+    with pytest.raises(DataError, match="column 'c' holds numbers"):
+        Table.from_csv(p)
+
+
+def test_read_table_passes_reading_options_and_refuses_others(tmp_path):
+    p = write(tmp_path, "a;b\n1;-\n", name="t.txt")
+    t = read_table(p, delimiter=";", na_values=["-"])
+    assert t.columns == ["a", "b"] and np.isnan(t["b"][0])
+    tsv = write(tmp_path, "a\tb\n1\t2\n", name="t.tsv")
+    assert read_table(tsv, na_values=["x"]).columns == ["a", "b"]
+    with pytest.raises(DataError, match="option 'bogus' does not apply to a CSV file"):
+        read_table(p, bogus=1)
+    with pytest.raises(DataError, match="option 'delimiter' does not apply to a dict"):
+        read_table({"a": [1]}, delimiter=",")
+
+
+def test_folder_and_missing_file_are_named_before_the_suffix(tmp_path):
+    (tmp_path / "data").mkdir()
+    with pytest.raises(DataError, match=r"data: is a folder, not a file"):
+        read_table(tmp_path / "data")
+    with pytest.raises(DataError, match=r"nothing: no such file"):
+        read_table(tmp_path / "nothing")
+
+
+# ---- Parquet: pyarrow runs in a child process ------------------------------------------------
+
+
+def _parquet(tmp_path, name="t.parquet"):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    path = tmp_path / name
+    pq.write_table(pa.table({"n": [1, 2**62, None], "s": ["x", "-", None], "b": [True, False, None]}), path)
+    return path
+
+
+def test_parquet_numbers_text_na_values_and_usecols(tmp_path):
+    t = Table.from_parquet(_parquet(tmp_path), na_values=["-"])
+    assert t.kind("n") == "numeric" and t["n"][1] == float(2**62) and np.isnan(t["n"][2])  # cast, not refused
+    assert t["s"].tolist() == ["x", None, None] and t["b"].tolist() == ["True", "False", None]
+    assert read_table(_parquet(tmp_path), usecols=["s"]).columns == ["s"]
+
+
+def test_parquet_reader_crash_is_a_data_error(tmp_path, monkeypatch):
+    import chainrule.data.table as table_module
+
+    path = _parquet(tmp_path)
+    monkeypatch.setattr(table_module, "_PARQUET_CHILD", "import os; os.abort()")
+    with pytest.raises(DataError, match=r"t\.parquet: cannot read as Parquet: the reader \(pyarrow\) crashed"):
+        Table.from_parquet(path)
+
+
+def test_parquet_reader_memory_is_limited(tmp_path, monkeypatch):
+    import chainrule.data.table as table_module
+
+    pytest.importorskip("resource")
+    if not Path("/proc/self/status").exists():
+        pytest.skip("the limit needs Linux's /proc")
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "zeros.parquet"  # 20 MB of zeros compress to a few kB
+    pq.write_table(pa.table({"z": np.zeros(2_500_000)}), path)
+    monkeypatch.setattr(table_module, "PARQUET_MEMORY_FLOOR", 2**20)
+    monkeypatch.setattr(table_module, "PARQUET_MEMORY_PER_BYTE", 1)
+    with pytest.raises(DataError, match=r"zeros\.parquet: cannot read as Parquet: decoding it needs more than 1 MB"):
+        Table.from_parquet(path)
+
+
+def test_file_that_is_not_parquet_is_refused_without_pyarrow_looking_at_it(tmp_path):
+    pytest.importorskip("pyarrow")
+    path = tmp_path / "x.parquet"
+    path.write_bytes(b"PAR1" + b"\0" * 20)
+    with pytest.raises(DataError, match=r"x\.parquet: cannot read as Parquet: it does not start and end with PAR1"):
+        Table.from_parquet(path)

@@ -43,18 +43,34 @@ def main(argv=None):
         args = build_parser().parse_args(argv)
     except SystemExit as e:
         return int(e.code or 0)
+    from ..backend import keep_freed_memory
+
+    keep_freed_memory()  # training and predicting reuse freed arrays instead of page-faulting them in anew
     try:
         if args.command == "demo":
             from .demo import run_demo
 
             return run_demo(seed=args.seed, lr=args.lr, hidden=args.hidden)
         return args.run(args)
+    except BrokenPipeError:  # `chainrule predict ... | head`: the reader has gone; stop quietly
+        _silence_stdout()
+        return 141  # 128 + SIGPIPE, as a command killed by the broken pipe would end
     except (ChainruleError, OSError, ValueError) as e:
         print(f"chainrule {args.command}: error: {_one_line(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"chainrule {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _silence_stdout():
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's final flush of stdout would fail again
+    except (OSError, ValueError):
+        pass
 
 
 def _one_line(e):

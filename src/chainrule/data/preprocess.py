@@ -15,13 +15,20 @@ Every column except the target is a feature:
   encodes as all zeros (never an error).
 
 The target, when given, is label-encoded for classification (``y`` holds int64 indices into
-``classes_``) or kept as float32 values for regression. ``classes_`` holds the labels as they appeared
-(str, or int/float for a numeric column), text labels sorted as strings, numeric ones by value. With
-``task=None`` the task is inferred: a text target (booleans read as text), or a numeric one whose
-values are all integers with at most ``MAX_CLASSES`` (20) distinct values, means classification;
-anything else means regression. A missing target value is an error, never silently dropped.
-``transform`` needs the target column when there is a target; use ``transform_features`` for tables
-without it.
+``classes_``) or kept as float32 values for regression; with ``scale_target=True`` a regression
+target is standardised with the training mean and standard deviation (``target_mean_``,
+``target_std_``) and ``inverse_transform_target`` undoes it, so predictions come back in the
+target's units. ``classes_`` holds the labels as they appeared (str, or int/float for a numeric
+column), text labels sorted as strings, numeric ones by value. With ``task=None`` the task is
+inferred: a text target (booleans read as text), or a numeric one whose values are all integers with
+at most ``MAX_CLASSES`` (20) distinct values, means classification; anything else means regression.
+
+A missing target value is an error, never silently dropped, and so is a classification target with
+more than ``MAX_CLASSES`` classes and fewer than ``MIN_ROWS_PER_CLASS`` (5) rows per class (a
+quantity, most likely). ``check_target(table, target, task)`` makes these checks, and the inference,
+on a whole table before it is split; ``fit(train, classes=...)`` then takes the classes found there,
+so a label that falls only in a validation split is not an error. ``transform`` needs the target
+column when there is a target; use ``transform_features`` for tables without it.
 
 The fitted state is plain JSON (``to_json()`` / ``Preprocessor.from_json(d)``), so it can travel inside
 a model file and reproduce the same transforms exactly.
@@ -37,6 +44,9 @@ from .table import read_table
 
 TASKS = ("classification", "regression")
 _FORMAT = "chainrule.Preprocessor"
+_VERSION = 2  # 2: scale_target and target_scale (version 1 files read as scale_target=False)
+MAX_CLASSES = 20
+MIN_ROWS_PER_CLASS = 5
 
 
 def _key(v):
@@ -83,26 +93,77 @@ def _as_keys(col):
     return list(col)
 
 
+def _missing_rows(col):
+    return np.flatnonzero(np.isnan(col) if col.dtype == np.float64 else col == None)  # noqa: E711
+
+
+def check_target(table, target, task=None):
+    """Check the target column of ``table`` and infer the task: ``(task, classes)`` (``classes`` None for regression).
+
+    Refuses, naming the file line where there is one: a missing target value, a non-numeric
+    regression target, and a classification target with too many classes for its rows (more than
+    ``MAX_CLASSES`` and fewer than ``MIN_ROWS_PER_CLASS`` rows per class). A single class is left to
+    ``fit`` (a split of a two-class table may hold one). Run it on the whole table before splitting.
+    """
+    table = read_table(table)
+    if task not in (None, *TASKS):
+        raise ArgumentError(f"task must be None, 'classification' or 'regression', got {task!r}")
+    if target not in table:
+        raise DataError(f"no target column {target!r}; the columns are {table.columns}"[:600])
+    col = table[target]
+    missing = _missing_rows(col)
+    if missing.size:
+        more = f" (and {missing.size - 1} more rows)" if missing.size > 1 else ""
+        raise DataError(f"target column {target!r}, {table.where(int(missing[0]))}: the value is missing{more}")
+    if task is None:
+        if col.dtype != np.float64:
+            task = "classification"
+        else:
+            integral = bool(np.all(col == np.round(col)))
+            task = "classification" if integral and len(np.unique(col)) <= MAX_CLASSES else "regression"
+    if task == "regression":
+        _as_numbers(table, target, "the target of a regression")
+        return task, None
+    if col.dtype == np.float64:
+        classes = [_plain(v) for v in np.unique(col)]  # numeric labels sort numerically
+    else:
+        classes = sorted(set(col.tolist()))
+    k, n = len(classes), len(table)
+    if k > MAX_CLASSES and k * MIN_ROWS_PER_CLASS > n:
+        hint = "; for a quantity, use the task 'regression' (--task regression)" if col.dtype == np.float64 else ""
+        raise DataError(
+            f"target column {target!r} has {k} distinct values in {n} rows: too many classes for classification"
+            f" (fewer than {MIN_ROWS_PER_CLASS} rows per class){hint}"
+        )
+    return task, classes
+
+
 class Preprocessor:
     """Fit on the training table, then transform any table with the same columns. See the module docstring."""
 
-    MAX_CLASSES = 20
+    MAX_CLASSES = MAX_CLASSES
 
-    def __init__(self, target=None, task=None):
+    def __init__(self, target=None, task=None, scale_target=False):
         if task not in (None, *TASKS):
             raise ArgumentError(f"Preprocessor: task must be None, 'classification' or 'regression', got {task!r}")
         self.target = target
         self.task = task
+        self.scale_target = bool(scale_target)
 
     def get_config(self):
-        return {"target": self.target, "task": self.task}
+        return {"target": self.target, "task": self.task, "scale_target": self.scale_target}
 
     def __repr__(self):
-        return f"Preprocessor(target={self.target!r}, task={self.task!r})"
+        scale = ", scale_target=True" if self.scale_target else ""
+        return f"Preprocessor(target={self.target!r}, task={self.task!r}{scale})"
 
     # ---- fitting ------------------------------------------------------------------------------
-    def fit(self, table):
-        """Learn the column statistics, categories and classes from ``table`` (the training split only)."""
+    def fit(self, table, classes=None):
+        """Learn the column statistics, categories and classes from ``table`` (the training split only).
+
+        ``classes``: the class labels to expect (as ``check_target`` gives them for the whole table);
+        by default, those present in ``table``.
+        """
         table = read_table(table)
         if len(table) == 0:
             raise DataError("Preprocessor.fit: the table has no rows")
@@ -129,31 +190,28 @@ class Preprocessor:
                 columns.append({"name": name, "kind": "categorical", "categories": cats, "most_frequent": fill})
         self.columns_ = columns
         self.target_, self.task_, self.classes_ = target, None, None
+        self.target_mean_ = self.target_std_ = None
         if target is not None:
-            self.task_, self.classes_ = self._fit_target(table)
+            self.task_, self.classes_ = self._fit_target(table, classes)
         self._finish()
         return self
 
-    def _fit_target(self, table):
+    def _fit_target(self, table, given=None):
         name = self.target
-        col = table[name]
-        missing = np.flatnonzero(np.isnan(col) if col.dtype == np.float64 else col == None)  # noqa: E711
-        if missing.size:
-            raise DataError(f"target column {name!r}, {table.where(int(missing[0]))}: the value is missing")
-        task = self.task
-        if task is None:
-            if col.dtype != np.float64:
-                task = "classification"
-            else:
-                integral = bool(np.all(col == np.round(col)))
-                task = "classification" if integral and len(np.unique(col)) <= self.MAX_CLASSES else "regression"
+        task, classes = check_target(table, name, self.task)
         if task == "regression":
-            _as_numbers(table, name, "the target of a regression")
+            y = _as_numbers(table, name, "the target of a regression")
+            mean, std = float(y.mean()), float(y.std())
+            self.target_mean_, self.target_std_ = mean, (std if std > 0 and math.isfinite(std) else 1.0)
             return task, None
-        if col.dtype == np.float64:
-            classes = [_plain(v) for v in np.unique(col)]  # numeric labels sort numerically
-        else:
-            classes = sorted(set(col.tolist()))
+        if given is not None:
+            given = [c if isinstance(c, str) else _plain(c) for c in given]
+            known = {_key(c) for c in given}
+            for i, k in enumerate(_as_keys(table[name])):
+                if k not in known:
+                    raise DataError(f"target column {name!r}, {table.where(i)}: label {k!r} is not one of the"
+                                    f" classes given, {given}"[:600])
+            classes = given
         if len(classes) < 2:
             raise DataError(
                 f"target column {name!r} has a single class {classes[0]!r} in the training data;"
@@ -227,6 +285,8 @@ class Preprocessor:
             missing = np.flatnonzero(np.isnan(y))
             if missing.size:
                 raise DataError(f"target column {name!r}, {table.where(int(missing[0]))}: the value is missing")
+            if self.scale_target and self.target_mean_ is not None:
+                y = (y - self.target_mean_) / self.target_std_
             return y.astype(np.float32)
         y = np.empty(len(table), dtype=np.int64)
         for i, k in enumerate(_as_keys(table[name])):
@@ -239,6 +299,20 @@ class Preprocessor:
                     f" (the classes are {self.classes_})"
                 )
             y[i] = c
+        return y
+
+    def target_values(self, table):
+        """The target of ``table`` in its own units: float64 values (regression, never scaled) or class indices."""
+        if self.task_ != "regression":
+            return self.transform_target(table)
+        self._check_fitted()
+        table = read_table(table)
+        if self.target_ not in table:
+            self.transform_target(table)  # raises, naming the columns
+        y = _as_numbers(table, self.target_, "the target of a regression")
+        missing = np.flatnonzero(np.isnan(y))
+        if missing.size:
+            raise DataError(f"target column {self.target_!r}, {table.where(int(missing[0]))}: the value is missing")
         return y
 
     def transform(self, table):
@@ -254,11 +328,15 @@ class Preprocessor:
         return self.fit(table).transform(table)
 
     def inverse_transform_target(self, y):
-        """Class indices -> the original labels (an array); for regression, the values as float64."""
+        """Class indices -> the original labels (an array); for regression, the values as float64 in the
+        target's units (the standardisation undone when ``scale_target``)."""
         self._check_fitted()
         y = np.asarray(y.data if isinstance(y, Tensor) else y)
         if self.task_ == "regression":
-            return y.astype(np.float64)
+            y = y.astype(np.float64)
+            if self.scale_target and self.target_mean_ is not None:
+                y = y * self.target_std_ + self.target_mean_
+            return y
         if self.classes_ is None:
             raise DataError("Preprocessor: fitted without a target column; there are no classes")
         if y.size and (y.dtype.kind not in "iu" and not np.all(y == np.round(y))):
@@ -279,11 +357,13 @@ class Preprocessor:
         self._check_fitted()
         return {
             "format": _FORMAT,
-            "version": 1,
+            "version": _VERSION,
             "config": self.get_config(),
             "target": self.target_,
             "task": self.task_,
             "classes": None if self.classes_ is None else [_plain(c) for c in self.classes_],
+            "target_scale": None if self.target_mean_ is None else {"mean": self.target_mean_,
+                                                                      "std": self.target_std_},
             "columns": [dict(s) for s in self.columns_],
         }
 
@@ -294,8 +374,10 @@ class Preprocessor:
             raise DataError(
                 "Preprocessor.from_json: not a Preprocessor description (no format 'chainrule.Preprocessor')"
             )
-        if d.get("version") != 1:
-            raise DataError(f"Preprocessor.from_json: unknown version {d.get('version')!r} (this chainrule reads 1)")
+        if d.get("version") not in (1, _VERSION):
+            raise DataError(
+                f"Preprocessor.from_json: unknown version {d.get('version')!r} (this chainrule reads 1 and {_VERSION})"
+            )
         try:
             pre = cls(**d["config"])
             columns = [dict(s) for s in d["columns"]]
@@ -306,7 +388,14 @@ class Preprocessor:
                 [s[k] for k in keys]
             pre.columns_ = columns
             pre.target_, pre.task_, pre.classes_ = d["target"], d["task"], d["classes"]
-        except (KeyError, TypeError) as e:
+            scale = d.get("target_scale")
+            pre.target_mean_ = pre.target_std_ = None
+            if scale is not None:
+                mean, std = float(scale["mean"]), float(scale["std"])
+                if not (math.isfinite(mean) and math.isfinite(std) and std > 0):
+                    raise ValueError(f"target_scale {scale}")
+                pre.target_mean_, pre.target_std_ = mean, std
+        except (KeyError, TypeError, ValueError) as e:
             raise DataError(f"Preprocessor.from_json: malformed description ({type(e).__name__}: {e})") from None
         pre._finish()
         return pre
