@@ -141,13 +141,27 @@ def parameter_array(shape, dtype=np.float32, *, matmul_weight=False, order=None)
     column_major = order == "F" and len(shape) > 1
     stored = shape[::-1] if column_major else shape  # a column-major array is the transpose of a C-order one
     nbytes = math.prod(shape) * dtype.itemsize
+    _charge(nbytes, shape, "parameter")
+    a = _from_arena(nbytes, dtype).reshape(stored) if nbytes <= _ARENA_LARGEST else empty_aligned(stored, dtype)
+    return a.T if column_major else a
+
+
+def _charge(nbytes, shape, what):
+    """Take ``nbytes`` from the ``parameter_budget`` in force, if any, or raise before anything is allocated."""
     budget = _budget.get()
     if budget is not None:
         budget[0] -= nbytes
         if budget[0] < 0:
-            raise ParameterBudgetError(f"a parameter of shape {str(shape)[:80]} ({nbytes:,} bytes) exceeds the budget")
-    a = _from_arena(nbytes, dtype).reshape(stored) if nbytes <= _ARENA_LARGEST else empty_aligned(stored, dtype)
-    return a.T if column_major else a
+            raise ParameterBudgetError(f"a {what} of shape {str(shape)[:80]} ({nbytes:,} bytes) exceeds the budget")
+
+
+def buffer_array(shape, dtype=np.float32, fill=0):
+    """A module buffer's array (running statistics), filled with ``fill``: an ordinary NumPy array (buffers
+    stay out of the parameters' shared chunks), counted against the ``parameter_budget`` in force."""
+    dtype = np.dtype(dtype)
+    shape = (shape,) if isinstance(shape, int | np.integer) else tuple(operator.index(n) for n in shape)
+    _charge(math.prod(shape) * dtype.itemsize, shape, "buffer")
+    return np.full(shape, fill, dtype)
 
 
 def _address(a):

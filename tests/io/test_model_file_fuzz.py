@@ -197,34 +197,11 @@ def _dumps(tree):
     return tree if isinstance(tree, Raw) else json.dumps(tree)
 
 
-# Layers whose constructors allocate their arrays before nn.Parameter / backend.parameter_array can refuse them
-# (test_huge_layers_allocate_nothing_large marks them xfail): a few bytes asking for BatchNorm1d(10**9) would make
-# a 4 GB array. Until they make their parameters through that seam, the fuzzer keeps the numbers in their
-# configurations small (so that it never makes such an array itself); remove a name once its layer is fixed.
-UNBUDGETED = {"batch_norm1d", "batch_norm2d", "layer_norm", "embedding", "conv2d"}
-
-
-def _tame(tree):
-    """``tree`` with the integers in UNBUDGETED layers' configurations cut to at most 64."""
-
-    def small(v):
-        if isinstance(v, list):
-            return [small(x) for x in v]
-        if isinstance(v, dict):
-            return {k: small(x) for k, x in v.items()}
-        return max(-64, min(64, v)) if type(v) is int else v
-
-    for _, node in _nodes(tree):
-        if isinstance(node, dict) and str(node.get("class")) in UNBUDGETED and isinstance(node.get("config"), dict):
-            node["config"] = small(node["config"])
-    return tree
-
-
 def mutate_tree(rng, tree, kind):
     """Edit a JSON tree (an architecture or a checkpoint's state) in one of a few ways likely to matter."""
     if isinstance(tree, Raw):
         return tree
-    return _tame(_mutate_tree(rng, tree, kind)) if kind == "architecture" else _mutate_tree(rng, tree, kind)
+    return _mutate_tree(rng, tree, kind)
 
 
 def _mutate_tree(rng, tree, kind):
@@ -429,13 +406,6 @@ def mutate(rng, data, seeds):
     header, body = parts
     for _ in range(int(rng.integers(1, 4))):
         header, body = mutate_header(rng, header, body)
-    meta = header.get("__metadata__")
-    arch = meta.get("architecture") if isinstance(meta, dict) else None
-    if isinstance(arch, str) and not isinstance(arch, Raw):
-        try:
-            meta["architecture"] = json.dumps(_tame(json.loads(arch)))
-        except (ValueError, RecursionError):
-            pass
     try:
         out = _join(header, body, indent=rng.random() < 0.1)
     except (ValueError, RecursionError):  # a NaN key or a tree too deep for json.dumps: keep it simple
@@ -597,7 +567,7 @@ def test_any_json_header(tmp_path, header, body):
 @_HYPOTHESIS
 @given(architecture=_JSON, user=_JSON)
 def test_any_architecture(tmp_path, architecture, user):
-    meta = {"format": "chainrule.model", "format_version": "1", "architecture": json.dumps(_tame(architecture)),
+    meta = {"format": "chainrule.model", "format_version": "1", "architecture": json.dumps(architecture),
             "user_metadata": json.dumps(user)}
     _hypothesis_check(tmp_path, safetensors.numpy.save({"weight": np.zeros((4, 3), np.float32)}, metadata=meta))
 

@@ -2,14 +2,10 @@
 
 import math
 
-import numpy as np
-
 from .. import functional as F
-from ..backend import empty_aligned
 from ..errors import ArgumentError
 from ..ops.conv import conv_padding, pair
 from ..registry import register
-from ..tensor import Tensor
 from . import init
 from .module import Module
 from .parameter import Parameter
@@ -45,9 +41,9 @@ class Conv2d(Module):
         self.padding = padding if isinstance(padding, str) else pair(padding, "padding", "Conv2d")
         self.groups = groups
         shape = (out_channels, in_channels // groups, *self.kernel_size)
-        self.weight = Parameter(Tensor._wrap(empty_aligned(shape)))  # on a cache line (see backend.empty_aligned)
+        self.weight = Parameter.empty(shape)
         # registered even when absent, so that get_config reports bias=False
-        self.register_parameter("bias", Parameter(np.empty(out_channels, dtype=np.float32)) if bias else None)
+        self.register_parameter("bias", Parameter.empty(out_channels) if bias else None)
         self.reset_parameters()
 
     def reset_parameters(self, generator=None):

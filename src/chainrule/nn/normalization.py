@@ -5,9 +5,11 @@ import numbers
 import numpy as np
 
 from .. import functional as F
+from ..backend import buffer_array
 from ..errors import ShapeError
 from ..registry import register
 from ..tensor import Tensor
+from . import init
 from .module import Module
 from .parameter import Parameter
 
@@ -35,14 +37,16 @@ class _BatchNorm(Module):
         self.affine = affine
         self.track_running_stats = track_running_stats
         if affine:
-            self.weight = Parameter(np.ones(num_features, dtype=np.float32))
-            self.bias = Parameter(np.zeros(num_features, dtype=np.float32))
+            self.weight = Parameter.empty(num_features)
+            self.bias = Parameter.empty(num_features)
+            init.ones_(self.weight)
+            init.zeros_(self.bias)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         if track_running_stats:
-            self.register_buffer("running_mean", Tensor._wrap(np.zeros(num_features, dtype=np.float32)))
-            self.register_buffer("running_var", Tensor._wrap(np.ones(num_features, dtype=np.float32)))
+            self.register_buffer("running_mean", Tensor._wrap(buffer_array(num_features, fill=0)))
+            self.register_buffer("running_var", Tensor._wrap(buffer_array(num_features, fill=1)))
             self.register_buffer("num_batches_tracked", Tensor._wrap(np.array(0, dtype=np.int64)))
         else:
             self.register_buffer("running_mean", None)
@@ -130,9 +134,9 @@ class LayerNorm(Module):
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         if elementwise_affine:
-            self.weight = Parameter(np.ones(self.normalized_shape, dtype=np.float32))
+            self.weight = init.ones_(Parameter.empty(self.normalized_shape))
             if bias:
-                self.bias = Parameter(np.zeros(self.normalized_shape, dtype=np.float32))
+                self.bias = init.zeros_(Parameter.empty(self.normalized_shape))
             else:
                 self.register_parameter("bias", None)
         else:

@@ -1,6 +1,5 @@
 """Embedding: a lookup table of learned vectors (as torch.nn.Embedding)."""
 
-import numpy as np
 
 from .. import functional as F
 from ..errors import ArgumentError
@@ -33,7 +32,7 @@ class Embedding(Module):
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
         self.padding_idx = padding_idx
-        self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dtype=np.float32))
+        self.weight = Parameter.empty((num_embeddings, embedding_dim))
         self.reset_parameters()
 
     def reset_parameters(self, generator=None):
