@@ -252,8 +252,46 @@ class ProgressBar(Callback):
             print(history.stop_reason, file=self._stream(), flush=True)
 
 
-class EarlyStopping(Callback):
-    """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience`` epochs.
+class _StoppingRule(Callback):
+    """What EarlyStopping and NoImprovementStopping share: the best value and epoch so far, the count of
+    epochs without improvement (``wait``), the best weights, and their state for checkpoints."""
+
+    def _reset(self):
+        self.wait = 0
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best_epoch = -1
+        self.stopped_epoch = -1
+        self.best_weights = None
+
+    def on_train_begin(self, logs=None):
+        self._reset()
+
+    def _new_best(self, current, epoch):
+        self.best, self.best_epoch = current, int(epoch)
+        if self.restore_best_weights:
+            self.best_weights = self.trainer.model.state_dict()
+
+    def _stop(self, epoch, reason):
+        self.stopped_epoch = int(epoch)
+        self.trainer.stop_training = True
+        self.trainer.history.stop_reason = f"{type(self).__name__}: {reason}; stopped after epoch {epoch + 1}"
+
+    def on_train_end(self, logs=None):
+        if self.restore_best_weights and self.best_weights is not None:
+            self.trainer.model.load_state_dict(self.best_weights)
+
+    def state_dict(self):
+        return {"wait": self.wait, "best": self.best, "best_epoch": self.best_epoch,
+                "stopped_epoch": self.stopped_epoch, "best_weights": self.best_weights}
+
+    def load_state_dict(self, state):
+        self.wait, self.best = int(state["wait"]), float(state["best"])
+        self.best_epoch, self.stopped_epoch = int(state["best_epoch"]), int(state["stopped_epoch"])
+        self.best_weights = state.get("best_weights")
+
+
+class EarlyStopping(_StoppingRule):
+    """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience`` epochs (Keras's rule).
 
     ``mode``: 'min', 'max', or 'auto' (max for accuracy, AUC, precision, recall, F1, R^2; else min).
     With ``restore_best_weights`` the model gets the weights of its best epoch back when
@@ -271,47 +309,19 @@ class EarlyStopping(Callback):
         self.mode, self._better = _comparison("EarlyStopping", monitor, mode, min_delta)
         self._reset()
 
-    def _reset(self):
-        self.wait = 0
-        self.best = math.inf if self.mode == "min" else -math.inf
-        self.best_epoch = -1
-        self.stopped_epoch = -1
-        self.best_weights = None
-
-    def on_train_begin(self, logs=None):
-        self._reset()
-
     def on_epoch_end(self, epoch, logs=None):
         current = _monitored("EarlyStopping", self.monitor, logs or {})
         self.wait += 1
         if self._better(current, self.best):
-            self.best, self.best_epoch, self.wait = current, int(epoch), 0
-            if self.restore_best_weights:
-                self.best_weights = self.trainer.model.state_dict()
+            self._new_best(current, epoch)
+            self.wait = 0
             return
         if self.wait >= self.patience and epoch > 0:
-            self.stopped_epoch = int(epoch)
-            self.trainer.stop_training = True
-            self.trainer.history.stop_reason = (
-                f"EarlyStopping: {self.monitor} has not improved for {self.wait} epochs (best {self.best:.4g} at "
-                f"epoch {self.best_epoch + 1}); stopped after epoch {epoch + 1}"
-            )
-
-    def on_train_end(self, logs=None):
-        if self.restore_best_weights and self.best_weights is not None:
-            self.trainer.model.load_state_dict(self.best_weights)
-
-    def state_dict(self):
-        return {"wait": self.wait, "best": self.best, "best_epoch": self.best_epoch,
-                "stopped_epoch": self.stopped_epoch, "best_weights": self.best_weights}
-
-    def load_state_dict(self, state):
-        self.wait, self.best = int(state["wait"]), float(state["best"])
-        self.best_epoch, self.stopped_epoch = int(state["best_epoch"]), int(state["stopped_epoch"])
-        self.best_weights = state.get("best_weights")
+            self._stop(epoch, f"{self.monitor} has not improved for {self.wait} epochs (best {self.best:.4g} at "
+                              f"epoch {self.best_epoch + 1})")
 
 
-class NoImprovementStopping(Callback):
+class NoImprovementStopping(_StoppingRule):
     """scikit-learn's stopping rule (``MLPClassifier``'s ``tol`` and ``n_iter_no_change``): stop when
     ``monitor`` has not improved by at least ``tol`` for more than ``n_iter_no_change`` epochs in a row.
 
@@ -344,15 +354,10 @@ class NoImprovementStopping(Callback):
         self.mode, _ = _comparison("NoImprovementStopping", monitor, mode, 0.0)
         self._reset()
 
-    def _reset(self):
-        self.no_improvement_count = 0
-        self.best = math.inf if self.mode == "min" else -math.inf
-        self.best_epoch = -1
-        self.stopped_epoch = -1
-        self.best_weights = None
-
-    def on_train_begin(self, logs=None):
-        self._reset()
+    @property
+    def no_improvement_count(self):
+        """scikit-learn's name for the epochs in a row without an improvement of ``tol`` (``wait``)."""
+        return self.wait
 
     def on_epoch_end(self, epoch, logs=None):
         current = _monitored("NoImprovementStopping", self.monitor, logs or {})
@@ -360,32 +365,12 @@ class NoImprovementStopping(Callback):
             stalled, better = not current <= self.best - self.tol, current < self.best
         else:
             stalled, better = not current >= self.best + self.tol, current > self.best
-        self.no_improvement_count = self.no_improvement_count + 1 if stalled else 0
+        self.wait = self.wait + 1 if stalled else 0
         if better:
-            self.best, self.best_epoch = current, int(epoch)
-            if self.restore_best_weights:
-                self.best_weights = self.trainer.model.state_dict()
-        if self.no_improvement_count > self.n_iter_no_change:
-            self.stopped_epoch = int(epoch)
-            self.trainer.stop_training = True
-            self.trainer.history.stop_reason = (
-                f"NoImprovementStopping: {self.monitor} did not improve by at least tol={self.tol:g} for "
-                f"{self.no_improvement_count} consecutive epochs (best {self.best:.6g} at epoch "
-                f"{self.best_epoch + 1}); stopped after epoch {epoch + 1}"
-            )
-
-    def on_train_end(self, logs=None):
-        if self.restore_best_weights and self.best_weights is not None:
-            self.trainer.model.load_state_dict(self.best_weights)
-
-    def state_dict(self):
-        return {"no_improvement_count": self.no_improvement_count, "best": self.best, "best_epoch": self.best_epoch,
-                "stopped_epoch": self.stopped_epoch, "best_weights": self.best_weights}
-
-    def load_state_dict(self, state):
-        self.no_improvement_count, self.best = int(state["no_improvement_count"]), float(state["best"])
-        self.best_epoch, self.stopped_epoch = int(state["best_epoch"]), int(state["stopped_epoch"])
-        self.best_weights = state.get("best_weights")
+            self._new_best(current, epoch)
+        if self.wait > self.n_iter_no_change:
+            self._stop(epoch, f"{self.monitor} did not improve by at least tol={self.tol:g} for {self.wait} "
+                              f"consecutive epochs (best {self.best:.6g} at epoch {self.best_epoch + 1})")
 
 
 class ModelCheckpoint(Callback):
