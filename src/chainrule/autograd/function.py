@@ -41,10 +41,6 @@ _sequence = itertools.count()  # creation order of nodes: a node always comes af
 _anomaly = None  # the checker of anomaly mode while it is on (see autograd.anomaly)
 
 
-def _array(x):
-    return x.data if isinstance(x, _Tensor) else x
-
-
 def is_grad_enabled():
     """True when operations are being recorded for backpropagation."""
     return _grad_enabled
@@ -143,7 +139,7 @@ class Function:
             return cls.apply(Tensor(inputs[0]), *inputs[1:], **options)
         if like is not None and like.dtype.kind == "f":
             arrays = [_asarray(a, like.dtype) if a.__class__ in _PY_NUMBERS else a for a in arrays]
-        return _run(cls, arrays, tuple(parents), tuple([p is not None for p in parents]), inputs, options)
+        return _run(cls, arrays, tuple(parents), tuple([p is not None for p in parents]), options)
 
     @classmethod
     def _shape_message(cls, arrays, err):
@@ -177,22 +173,22 @@ def apply_fast(cls, a, b=_UNARY, options=None):
         x = a.data
         pa = (a._ctx or a) if a._requires_grad else None
         if b is _UNARY:
-            return _run(cls, (x,), (pa,), _TRUE1 if pa is not None else _FALSE1, (a,), options)
+            return _run(cls, (x,), (pa,), _TRUE1 if pa is not None else _FALSE1, options)
         if isinstance(b, Tensor):
             pb = (b._ctx or b) if b._requires_grad else None
-            return _run(cls, (x, b.data), (pa, pb), (pa is not None, pb is not None), (a, b), options)
+            return _run(cls, (x, b.data), (pa, pb), (pa is not None, pb is not None), options)
         # a Python number beside a float array: a 0-d array of its dtype (see Function.apply)
         y = _asarray(b, x.dtype) if b.__class__ in _PY_NUMBERS and x.dtype.kind == "f" else b
-        return _run(cls, (x, y), (pa, None), (pa is not None, False), (a, b), options)
+        return _run(cls, (x, y), (pa, None), (pa is not None, False), options)
     if b is _UNARY or not isinstance(b, Tensor):  # constants only: compute on them as tensors
         return apply_fast(cls, Tensor(a), b, options)
     y = b.data
     x = _asarray(a, y.dtype) if a.__class__ in _PY_NUMBERS and y.dtype.kind == "f" else a
     pb = (b._ctx or b) if b._requires_grad else None
-    return _run(cls, (x, y), (None, pb), (False, pb is not None), (a, b), options)
+    return _run(cls, (x, y), (None, pb), (False, pb is not None), options)
 
 
-def _run(cls, arrays, parents, needs, inputs, options):
+def _run(cls, arrays, parents, needs, options):
     """Run ``cls``'s forward on ``arrays`` and wrap the result; link it into the graph (``parents``:
     the input's node, leaf or None) when an input needs a gradient (``needs``) and grad mode is on."""
     ctx = _new(cls)
@@ -202,9 +198,9 @@ def _run(cls, arrays, parents, needs, inputs, options):
     try:
         out = ctx.forward(*arrays, **options) if options else ctx.forward(*arrays)
     except ValueError as e:
-        raise _shape_error(cls, inputs, e) from None
+        raise _shape_error(cls, arrays, e) from None
     if out.__class__ is not _ndarray or out.dtype is _F64:
-        out = _fix_output(ctx, out, inputs)
+        out = _fix_output(ctx, out, arrays)
     if _anomaly is not None:
         _anomaly.check_forward(ctx, out, arrays)
     t = _new(_Tensor)
@@ -222,22 +218,22 @@ def _run(cls, arrays, parents, needs, inputs, options):
     return t
 
 
-def _fix_output(ctx, out, inputs):
-    """Give an op's raw result the form and dtype a Tensor holds."""
+def _fix_output(ctx, out, arrays):
+    """Give an op's raw result the form and dtype a Tensor holds (``arrays``: the forward's inputs)."""
     if isinstance(out, np.generic):
         out = np.asarray(out)  # NumPy returns scalars from 0-d ufuncs and full reductions
     if out.dtype == _F64 and ctx.promotes:
         # NumPy gives float64 for int with float, or for a NumPy float64 scalar; as PyTorch, the result
         # keeps the widest floating dtype among the input arrays (float32 when there is none)
-        floats = [a.dtype for a in map(_array, inputs) if isinstance(a, np.ndarray) and a.dtype.kind == "f"]
+        floats = [a.dtype for a in arrays if isinstance(a, np.ndarray) and a.dtype.kind == "f"]
         target = max(floats, key=lambda d: d.itemsize) if floats else _F32
         if target != _F64:
             out = out.astype(target)
     return out
 
 
-def _shape_error(cls, inputs, err):
+def _shape_error(cls, arrays, err):
     """A ValueError from NumPy inside a forward means shapes that do not fit: say so, naming the op."""
     if isinstance(err, ChainruleError):
         return err
-    return ShapeError(cls._shape_message([_array(t) for t in inputs], err))
+    return ShapeError(cls._shape_message(arrays, err))

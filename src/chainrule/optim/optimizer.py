@@ -7,8 +7,9 @@ update, in place on the NumPy array ``param``, from the gradient array ``grad`` 
 must never modify: other code may read ``p.grad``).
 
 Groups of small parameters are updated in one go over flat buffers (``Optimizer._flat_step``):
-each step copies the group's parameters and gradients into one array each, runs ``update`` once
-over them and copies the results back into every ``p.data``. An optimiser never rebinds a
+``update`` runs once over the group's memory where its parameters lie one after another (as
+``backend.parameter_array`` lays out a small model's), else over a copy that is written back into
+every ``p.data``; the gradients are gathered into one array. An optimiser never rebinds a
 parameter's ``.data`` (DESIGN convention 9): an array taken from ``p.data`` at any time is the one
 ``step()`` updates, and what a user writes into it between steps is what the next step starts from.
 Set ``opt.fused = False`` to update parameter by parameter instead; the arithmetic is the same.
