@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_cli_train import make_rows as _make_rows  # the same table, without missing values
 
 from chainrule.cli import main
 from chainrule.io import read_model_file
@@ -22,18 +23,7 @@ SMALL = ["--epochs", "3", "--hidden", "8", "--batch-size", "16"]
 
 
 def make_rows(n=120, seed=0):
-    rng = np.random.default_rng(seed)
-    cities = ["oslo", "bergen", "trondheim"]
-    rows = []
-    for i in range(n):
-        age = int(rng.integers(18, 70))
-        income = round(float(rng.normal(50, 10)), 2)
-        city = cities[i % 3]
-        grade = int(rng.integers(0, 3))
-        label = "yes" if age + (8 if city == "oslo" else 0) + 5 * grade > 50 else "no"
-        price = round(2 * age + income / 3 + float(rng.normal()), 3)
-        rows.append([str(age), str(income), city, str(grade), label, str(price)])
-    return rows
+    return _make_rows(n, seed, missing=False)
 
 
 def write_csv(path, header, rows, delimiter=","):

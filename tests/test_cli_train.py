@@ -65,7 +65,8 @@ def fails_cleanly(r, *mentions):
     return line
 
 
-def make_rows(n=120, seed=0):
+def make_rows(n=120, seed=0, missing=True):
+    """Rows of a small mixed table; with ``missing`` some incomes and cities are left empty."""
     rng = np.random.default_rng(seed)
     cities = ["oslo", "bergen", "trondheim"]
     rows = []
@@ -76,7 +77,8 @@ def make_rows(n=120, seed=0):
         grade = int(rng.integers(0, 3))
         label = "yes" if age + (8 if city == "oslo" else 0) + 5 * grade > 50 else "no"
         price = round(2 * age + income / 3 + float(rng.normal()), 3)
-        rows.append([str(age), "" if i % 17 == 0 else str(income), "" if i % 23 == 0 else city, str(grade), label,
+        gap_income, gap_city = missing and i % 17 == 0, missing and i % 23 == 0
+        rows.append([str(age), "" if gap_income else str(income), "" if gap_city else city, str(grade), label,
                      str(price)])
     return rows
 

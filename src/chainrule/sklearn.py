@@ -46,6 +46,7 @@ from . import optim as _optim
 from .autograd import no_grad
 from .data import DataLoader, TensorDataset
 from .errors import ArgumentError, ChainruleError, TrainingError, UnknownNameError
+from .nn.builders import hidden_widths
 from .random import default_generator
 from .registry import get as _registry_get
 from .tensor import Tensor
@@ -175,17 +176,7 @@ class _BaseNeuralNet(BaseEstimator):
     # ---- arguments ---------------------------------------------------------------------------
 
     def _hidden_sizes(self):
-        sizes = self.hidden_layer_sizes
-        sizes = (sizes,) if isinstance(sizes, numbers.Integral) else sizes
-        try:
-            sizes = tuple(sizes)
-        except TypeError:
-            sizes = None
-        if sizes is None or not all(_is_int(s, 1) for s in sizes):
-            raise ArgumentError(
-                f"hidden_layer_sizes must be a positive integer or a sequence of them, got {self.hidden_layer_sizes!r}"
-            )
-        return tuple(int(s) for s in sizes)
+        return hidden_widths(self.hidden_layer_sizes, "hidden_layer_sizes")
 
     def _check_params(self, n_samples):
         """Check every argument (in fit, as scikit-learn does); returns (hidden sizes, batch size)."""

@@ -42,6 +42,21 @@ def _is_int(value, low):
     return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= low
 
 
+def hidden_widths(value, what="hidden_features"):
+    """The hidden layers' widths as a tuple of ints, from an int or a sequence of ints >= 1 (``64``, ``(64, 32)``);
+    anything else is an ArgumentError naming ``what``."""
+    widths = (value,) if isinstance(value, numbers.Integral) else value
+    try:
+        widths = tuple(widths)
+    except TypeError:
+        widths = None
+    if widths is None or not all(_is_int(w, 1) for w in widths):
+        raise ArgumentError(
+            f"{what} must be an integer >= 1 or a sequence of them (the hidden layers' widths), got {value!r}"
+        )
+    return tuple(int(w) for w in widths)
+
+
 def _activation_class(activation):
     """The Module class for ``activation``: a name registered as an activation ("relu", "tanh", ...), or a
     Module subclass that builds without arguments (``nn.GELU``).
@@ -99,16 +114,7 @@ def mlp(in_features, hidden_features, out_features, activation="relu", dropout=0
         raise ArgumentError(f"mlp: in_features must be an integer >= 1, got {in_features!r}")
     if not _is_int(out_features, 1):
         raise ArgumentError(f"mlp: out_features must be an integer >= 1, got {out_features!r}")
-    widths = (hidden_features,) if isinstance(hidden_features, numbers.Integral) else hidden_features
-    try:
-        widths = tuple(widths)
-    except TypeError:
-        widths = None
-    if widths is None or not all(_is_int(w, 1) for w in widths):
-        raise ArgumentError(
-            f"mlp: hidden_features must be an integer >= 1 or a sequence of them (the hidden layers' widths), "
-            f"got {hidden_features!r}"
-        )
+    widths = hidden_widths(hidden_features, "mlp: hidden_features")
     if not (isinstance(dropout, numbers.Real) and not isinstance(dropout, bool) and 0.0 <= dropout < 1.0):
         raise ArgumentError(f"mlp: dropout must be a probability in [0, 1), got {dropout!r}")
     if not isinstance(bias, bool):
