@@ -343,7 +343,7 @@ def test_backward_wrong_gradient_shape_message():
 # ---- GradientError ---------------------------------------------------------------------------------
 
 
-class _WrongSquare(cr.autograd.Function):
+class _WrongSquare(cr.autograd.Primitive):
     """x^2 with a deliberately wrong derivative (3x instead of 2x)."""
 
     def forward(self, x):

@@ -127,7 +127,7 @@ def parameter_array(shape, dtype=np.float32, *, matmul_weight=False, order=None)
     * parameters up to 64 KiB are laid out one after the other, in the order they are made, in shared
       chunks (one per dtype), with only the padding to the next cache line between them: a small model's
       parameters, made layer by layer, fill one stretch of memory (``joint_memory``), which the optimiser
-      updates in one go and in place, each ``p.data`` staying the array it is (``optim.Optimizer._flat_step``;
+      updates in one go and in place, each ``p._data`` staying the array it is (``optim.Optimizer._flat_step``;
       benchmark german_credit, Adam: the update 2x faster than parameter by parameter, with no copy in or out).
 
     ``order`` ("C" or "F") overrides the memory order (``nn.Parameter(data)`` keeps that of ``data``).

@@ -59,7 +59,7 @@ def ones_like(t, dtype=None, requires_grad=False):
 
 
 def _data(t):
-    return t.data if isinstance(t, Tensor) else np.asarray(t)
+    return t._data if isinstance(t, Tensor) else np.asarray(t)
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad=False):

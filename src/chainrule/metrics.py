@@ -452,16 +452,16 @@ def softmax(logits, axis=-1):
     line); it runs the forward of the softmax primitive (``chainrule.functional.softmax``) without a
     graph, so the library has one softmax. Tensors and lists are accepted too.
     """
-    return _F.softmax(Tensor._wrap(_float_array(logits, "logits")), axis=axis).data
+    return _F.softmax(Tensor._wrap(_float_array(logits, "logits")), axis=axis)._data
 
 
 def log_softmax(logits, axis=-1):
     """Log-probabilities from logits along ``axis``, in the logits' floating dtype: the forward of
     ``chainrule.functional.log_softmax`` (finite for logits of any size, where ``log(softmax)`` is not)."""
-    return _F.log_softmax(Tensor._wrap(_float_array(logits, "logits")), axis=axis).data
+    return _F.log_softmax(Tensor._wrap(_float_array(logits, "logits")), axis=axis)._data
 
 
 def sigmoid(logits):
     """Probabilities from the logits of independent binary outputs, elementwise, in the logits' floating
     dtype: the forward of ``chainrule.functional.sigmoid``."""
-    return _F.sigmoid(Tensor._wrap(_float_array(logits, "logits"))).data
+    return _F.sigmoid(Tensor._wrap(_float_array(logits, "logits")))._data

@@ -315,7 +315,7 @@ class _BaseNeuralNet(BaseEstimator):
             model = copy.deepcopy(model).double()
         model.eval()
         with no_grad():
-            outs = [model(Tensor._wrap(X[i : i + _PREDICT_CHUNK])).data for i in range(0, len(X), _PREDICT_CHUNK)]
+            outs = [model(Tensor._wrap(X[i : i + _PREDICT_CHUNK]))._data for i in range(0, len(X), _PREDICT_CHUNK)]
         return np.concatenate(outs) if len(outs) != 1 else outs[0]
 
     def _validated_X(self, X):

@@ -67,7 +67,7 @@ def as_dtype(dtype):
 def _to_array(data, dtype=None):
     """A fresh array from ``data``: float64 becomes float32 unless ``dtype`` is given."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     if dtype is not None:
         d = as_dtype(dtype)
         try:
@@ -87,7 +87,7 @@ def _to_array(data, dtype=None):
 
 def _raw(x):
     """The array behind a Tensor; anything else is returned as it is."""
-    return x.data if isinstance(x, Tensor) else x
+    return x._data if isinstance(x, Tensor) else x
 
 
 class Tensor:
@@ -98,11 +98,11 @@ class Tensor:
     leaf ``x`` created with ``requires_grad=True``.
     """
 
-    __slots__ = ("data", "grad", "_requires_grad", "_ctx", "__weakref__")
+    __slots__ = ("_data", "grad", "_requires_grad", "_ctx", "__weakref__")
     __array_ufunc__ = None  # NumPy defers to our reflected operators: ndarray + Tensor -> Tensor
 
     def __init__(self, data, dtype=None, requires_grad=False):
-        self.data = _to_array(data, dtype)
+        self._data = _to_array(data, dtype)
         self.grad = None
         self._ctx = None
         self._requires_grad = False
@@ -113,7 +113,7 @@ class Tensor:
     def _wrap(cls, array):
         """A Tensor around ``array`` without copying or converting it (internal)."""
         t = cls.__new__(cls)
-        t.data = array
+        t._data = array
         t.grad = None
         t._requires_grad = False
         t._ctx = None
@@ -129,9 +129,9 @@ class Tensor:
     @requires_grad.setter
     def requires_grad(self, flag):
         flag = bool(flag)
-        if flag and self.data.dtype.kind != "f":
+        if flag and self._data.dtype.kind != "f":
             raise DTypeError(
-                f"requires_grad: only floating-point tensors can require gradients, got dtype {self.data.dtype}"
+                f"requires_grad: only floating-point tensors can require gradients, got dtype {self._data.dtype}"
             )
         if self._ctx is not None and not flag:
             raise BackwardError(
@@ -156,7 +156,7 @@ class Tensor:
 
     def detach(self):
         """A new tensor sharing this one's data, cut off from the graph."""
-        return Tensor._wrap(self.data)
+        return Tensor._wrap(self._data)
 
     def backward(self, gradient=None, retain_graph=False):
         """Backpropagate from this tensor, accumulating gradients into ``.grad`` of the leaves.
@@ -169,7 +169,7 @@ class Tensor:
                 "with requires_grad=True (and not under no_grad())"
             )
         if gradient is None:
-            data = self.data
+            data = self._data
             if data.size != 1:
                 raise BackwardError(
                     f"backward: grad can be implicitly created only for scalar outputs, but this tensor "
@@ -187,46 +187,54 @@ class Tensor:
     # ---- array facts ---------------------------------------------------------------------------
 
     @property
+    def data(self):
+        return self._data
+
+    @data.setter
+    def data(self, value):
+        self._data = value._data if isinstance(value, Tensor) else value
+
+    @property
     def shape(self):
-        return self.data.shape
+        return self._data.shape
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def ndim(self):
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def size(self):
         """Number of elements (as NumPy's ``size``; PyTorch's ``size()`` is ``shape`` here)."""
-        return self.data.size
+        return self._data.size
 
     def numel(self):
-        return self.data.size
+        return self._data.size
 
     def numpy(self):
         """The underlying NumPy array (shared, not copied)."""
-        return self.data
+        return self._data
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ShapeError(f"item: only one-element tensors can be converted, got shape {self.shape}")
-        return self.data.item()
+        return self._data.item()
 
     def tolist(self):
-        return self.data.tolist()
+        return self._data.tolist()
 
     def astype(self, dtype):
         """A copy in ``dtype``; float-to-float casts keep the gradient flowing."""
         d = as_dtype(dtype)
-        if d == self.data.dtype:
+        if d == self._data.dtype:
             return self
-        if d.kind == "f" and self.data.dtype.kind == "f":
+        if d.kind == "f" and self._data.dtype.kind == "f":
             return Cast.apply(self, dtype=d)
-        return Tensor._wrap(self.data.astype(d))
+        return Tensor._wrap(self._data.astype(d))
 
     def float(self):
         return self.astype(float32)
@@ -241,18 +249,18 @@ class Tensor:
         """NumPy's protocol with NumPy 2's ``copy``: ``np.array(t)`` copies, ``np.asarray(t)`` shares
         the data when the dtype allows, and ``copy=False`` refuses to copy."""
         if copy:
-            return self.data.astype(self.data.dtype if dtype is None else dtype, copy=True)
-        if dtype is None or np.dtype(dtype) == self.data.dtype:
-            return self.data
+            return self._data.astype(self._data.dtype if dtype is None else dtype, copy=True)
+        if dtype is None or np.dtype(dtype) == self._data.dtype:
+            return self._data
         if copy is False:
-            raise DTypeError(f"__array__: a {self.data.dtype} tensor cannot become {np.dtype(dtype)} without a copy")
-        return self.data.astype(dtype)
+            raise DTypeError(f"__array__: a {self._data.dtype} tensor cannot become {np.dtype(dtype)} without a copy")
+        return self._data.astype(dtype)
 
     def __repr__(self):
-        body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
+        body = np.array2string(self._data, separator=", ", prefix="tensor(", precision=4)
         extra = []
-        if self.data.dtype not in (float32, int64, bool_) or self.data.size == 0:
-            extra.append(f"dtype={self.data.dtype}")
+        if self._data.dtype not in (float32, int64, bool_) or self._data.size == 0:
+            extra.append(f"dtype={self._data.dtype}")
         if self._ctx is not None:
             extra.append(f"grad_fn={self._ctx!r}")
         elif self._requires_grad:
@@ -260,18 +268,18 @@ class Tensor:
         return "tensor(" + ", ".join([body, *extra]) + ")"
 
     def __len__(self):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise ArgumentTypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     def __iter__(self):
         for i in range(len(self)):
             yield self[i]
 
     def __bool__(self):
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ShapeError(f"the truth value of a tensor of shape {self.shape} is ambiguous; use .any() or .all()")
-        return bool(self.data)
+        return bool(self._data)
 
     def __float__(self):
         return float(self.item())
@@ -327,40 +335,40 @@ class Tensor:
 
     # comparisons and logic give bool tensors and carry no gradient
     def __lt__(self, other):
-        return Tensor._wrap(self.data < _raw(other))
+        return Tensor._wrap(self._data < _raw(other))
 
     def __le__(self, other):
-        return Tensor._wrap(self.data <= _raw(other))
+        return Tensor._wrap(self._data <= _raw(other))
 
     def __gt__(self, other):
-        return Tensor._wrap(self.data > _raw(other))
+        return Tensor._wrap(self._data > _raw(other))
 
     def __ge__(self, other):
-        return Tensor._wrap(self.data >= _raw(other))
+        return Tensor._wrap(self._data >= _raw(other))
 
     def __eq__(self, other):
-        return Tensor._wrap(np.asarray(self.data == _raw(other)))
+        return Tensor._wrap(np.asarray(self._data == _raw(other)))
 
     def __ne__(self, other):
-        return Tensor._wrap(np.asarray(self.data != _raw(other)))
+        return Tensor._wrap(np.asarray(self._data != _raw(other)))
 
     def __and__(self, other):
-        return Tensor._wrap(self.data & _raw(other))
+        return Tensor._wrap(self._data & _raw(other))
 
     def __or__(self, other):
-        return Tensor._wrap(self.data | _raw(other))
+        return Tensor._wrap(self._data | _raw(other))
 
     def __xor__(self, other):
-        return Tensor._wrap(self.data ^ _raw(other))
+        return Tensor._wrap(self._data ^ _raw(other))
 
     def __invert__(self):
-        return Tensor._wrap(~self.data)
+        return Tensor._wrap(~self._data)
 
     def any(self, axis=None, keepdims=False):
-        return Tensor._wrap(np.asarray(self.data.any(axis=axis, keepdims=keepdims)))
+        return Tensor._wrap(np.asarray(self._data.any(axis=axis, keepdims=keepdims)))
 
     def all(self, axis=None, keepdims=False):
-        return Tensor._wrap(np.asarray(self.data.all(axis=axis, keepdims=keepdims)))
+        return Tensor._wrap(np.asarray(self._data.all(axis=axis, keepdims=keepdims)))
 
     # ---- elementwise and activations --------------------------------------------------------------
 
@@ -470,7 +478,7 @@ class Tensor:
                 "setitem: in-place assignment to a tensor that requires grad is not supported; "
                 "build a new tensor (e.g. with cr.where) or assign under cr.no_grad()"
             )
-        self.data[_index_arg(index)] = _raw(value)
+        self._data[_index_arg(index)] = _raw(value)
 
     def matmul(self, other):
         return apply_fast(MatMul, self, other)
@@ -493,9 +501,9 @@ def _shape_arg(shape):
 def _index_arg(index):
     """Replace Tensors inside an index by their arrays."""
     if isinstance(index, Tensor):
-        return index.data
+        return index._data
     if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        return tuple(i._data if isinstance(i, Tensor) else i for i in index)
     if isinstance(index, list):
         return np.asarray(index)
     return index

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.autograd import Function, detect_anomaly, is_anomaly_enabled
+from chainrule.autograd import Primitive, detect_anomaly, is_anomaly_enabled
 from chainrule.errors import AnomalyError, ChainruleError
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the NaNs and Infs are made on purpose
@@ -33,7 +33,7 @@ def test_inputs_that_already_hold_nan_are_said_to():
         cr.tensor([np.nan, 1.0]) + 1.0
 
 
-class _BadBackward(Function):
+class _BadBackward(Primitive):
     """The identity whose backward divides by zero: a bug that anomaly mode must find."""
 
     def forward(self, x):

@@ -6,7 +6,9 @@ The table below must name every registered module: a new layer that is not added
 """
 
 import copy
+import importlib
 import json
+import pathlib
 
 import numpy as np
 import pytest
@@ -83,6 +85,23 @@ TABLE = {
     "cross_entropy": ({"label_smoothing": 0.1}, _cls_target(4, 5), T.CrossEntropyLoss),
     "nll": ({}, lambda rng: [np.log(np.full((4, 5), 0.2, np.float32)), rng.integers(0, 5, 4)], T.NLLLoss),
 }
+# the magnitude rule (tests/tolerance.py) of each layer with a PyTorch counterpart; the losses and the norms
+# are worked out by ``_magnitudes``
+RULES = {
+    **dict.fromkeys(["linear", "identity", "flatten", "dropout", "conv2d", "avg_pool2d", "adaptive_avg_pool2d",
+                     "embedding"], tol.linear),
+    **dict.fromkeys(["sigmoid", "tanh", "relu", "leaky_relu", "softplus", "elu", "silu"], tol.elementwise),
+    "gelu": tol.from_terms(tol.gelu_tanh_terms),  # the table's GELU is the tanh form
+    "softmax": tol.from_terms(tol.softmax_terms, axis=1),
+    "log_softmax": tol.from_terms(tol.log_softmax_terms, axis=1),
+    "max_pool2d": tol.exact,
+}
+# further entries live in their own files (cases_*.py beside this one): each defines TABLE and RULES dicts
+# of the same form, using the helpers above (imported from this module, which is defined by then)
+for _path in sorted(pathlib.Path(__file__).parent.glob("cases_*.py")):
+    _extra = importlib.import_module(_path.stem)
+    TABLE.update(_extra.TABLE)
+    RULES.update(getattr(_extra, "RULES", {}))
 
 
 def build(name, seed=0):
@@ -184,17 +203,6 @@ def _torch_kwargs(name, kwargs):
 PARITY = [(n, m) for n in NAMES if TABLE[n][2] is not None for m in ("train", "eval") if (n, m) != ("dropout", "train")]
 
 
-# the magnitude rule (tests/tolerance.py) of each layer with a PyTorch counterpart; the losses and the norms
-# are worked out by ``_magnitudes``
-RULES = {
-    **dict.fromkeys(["linear", "identity", "flatten", "dropout", "conv2d", "avg_pool2d", "adaptive_avg_pool2d",
-                     "embedding"], tol.linear),
-    **dict.fromkeys(["sigmoid", "tanh", "relu", "leaky_relu", "softplus", "elu", "silu"], tol.elementwise),
-    "gelu": tol.from_terms(tol.gelu_tanh_terms),  # the table's GELU is the tanh form
-    "softmax": tol.from_terms(tol.softmax_terms, axis=1),
-    "log_softmax": tol.from_terms(tol.log_softmax_terms, axis=1),
-    "max_pool2d": tol.exact,
-}
 LOSSES = {"mse": "mse_loss", "l1": "l1_loss", "huber": "huber_loss", "bce": "binary_cross_entropy",
           "bce_with_logits": "binary_cross_entropy_with_logits", "cross_entropy": "cross_entropy", "nll": "nll_loss"}
 

@@ -653,6 +653,14 @@ case("binary_cross_entropy_with_logits", lambda x: F.binary_cross_entropy_with_l
      lambda x: TF.binary_cross_entropy_with_logits(x, _t(_BINARY), reduction="none"), inputs=[I(3, 4)],
      magnitude=_loss_rule("binary_cross_entropy_with_logits", _BINARY, reduction="none"))
 
+# further sections live in their own files (cases_*.py beside this one); each imports this module's helpers
+# and adds its cases with ``case`` as it is imported here, after everything above is defined
+import importlib  # noqa: E402
+import pathlib  # noqa: E402
+
+for _path in sorted(pathlib.Path(__file__).parent.glob("cases_*.py")):
+    importlib.import_module(_path.stem)
+
 NAMES = [c.name for c in CASES]
 assert len(NAMES) == len(set(NAMES)), "case names must be unique"
 CASE_BY_NAME = {c.name: c for c in CASES}

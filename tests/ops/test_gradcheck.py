@@ -8,7 +8,7 @@ import op_cases as C  # tests/ops is on sys.path: pytest puts a test file's fold
 import pytest
 
 import chainrule as cr
-from chainrule.autograd import Function
+from chainrule.autograd import Primitive
 
 GRADCHECK_CASES = [c for c in C.CASES if c.differentiable and c.gradcheck]
 
@@ -31,7 +31,7 @@ def test_every_case_without_gradcheck_says_why():
 # ---- gradcheck catches a wrong backward --------------------------------------------------------------
 
 
-class Square(Function):
+class Square(Primitive):
     """x * x with the right derivative."""
 
     def forward(self, a):
@@ -60,7 +60,7 @@ class SquareWrongAtOneElement(Square):
         return out
 
 
-class ScaledProduct(Function):
+class ScaledProduct(Primitive):
     """3 * a * b, whose gradient for b is wrong (a instead of 3 * a)."""
 
     def forward(self, a, b):

@@ -1,4 +1,4 @@
-"""Every primitive is in the op table (DESIGN convention 11): each ``Function`` subclass that a module of
+"""Every primitive is in the op table (DESIGN convention 11): each ``Primitive`` subclass that a module of
 ``chainrule.ops`` defines runs in at least one case of ``op_cases.py`` (checked against PyTorch in float32 by
 test_parity.py) and in at least one case that test_gradcheck.py checks by finite differences in float64.
 
@@ -15,18 +15,18 @@ import pytest
 
 import chainrule as cr
 import chainrule.ops
-from chainrule.autograd.function import Function
+from chainrule.autograd.function import Primitive
 
 
 def primitives():
-    """Every public Function subclass defined in a module of chainrule.ops."""
+    """Every public Primitive subclass defined in a module of chainrule.ops."""
     found = set()
     for info in pkgutil.iter_modules(chainrule.ops.__path__):
         module = importlib.import_module(f"chainrule.ops.{info.name}")
         for value in vars(module).values():
             if (
                 isinstance(value, type)
-                and issubclass(value, Function)
+                and issubclass(value, Primitive)
                 and value.__module__ == module.__name__
                 and not value.__name__.startswith("_")
             ):

@@ -1,12 +1,12 @@
-"""Reverse-mode automatic differentiation: ``Function``, the engine, grad mode, anomaly mode and gradcheck."""
+"""Reverse-mode automatic differentiation: ``Primitive``, the engine, grad mode, anomaly mode and gradcheck."""
 
 from .anomaly import detect_anomaly, is_anomaly_enabled
 from .engine import grad
-from .function import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .function import Primitive, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import gradcheck
 
 __all__ = [
-    "Function",
+    "Primitive",
     "detect_anomaly",
     "enable_grad",
     "grad",

@@ -57,7 +57,7 @@ def _where(node):
 
 
 class _Checker:
-    """What anomaly mode does at each op (``Function.apply``) and each backward (the engine)."""
+    """What anomaly mode does at each op (``Primitive.apply``) and each backward (the engine)."""
 
     def check_forward(self, ctx, out, arrays):
         ctx.anomaly_stack = _user_stack()

@@ -1,6 +1,6 @@
 """Reverse-mode automatic differentiation: the chain rule over the recorded graph.
 
-The graph's nodes are ``Function`` instances; each knows its parents (the node
+The graph's nodes are ``Primitive`` instances; each knows its parents (the node
 that made each input, the leaf Tensor itself, or None for inputs that need no
 gradient) and its sequence number (nodes are numbered as they are made, so a
 node's number is larger than its parents'). ``run_backward`` walks the nodes that
@@ -106,8 +106,8 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
             if p is None or ig is None:
                 continue
             if isinstance(p, Tensor):  # a leaf: its gradient is summed here and delivered at the end
-                if ig.shape != p.data.shape:
-                    ig = _fit(node, ig, p.data.shape)
+                if ig.shape != p._data.shape:
+                    ig = _fit(node, ig, p._data.shape)
                 prev = grads.get(p)
                 if prev is None:
                     grads[p] = ig
@@ -145,17 +145,17 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
             continue
         if isinstance(g, np.generic):
             g = np.asarray(g)
-        if g.dtype != leaf.data.dtype:  # mixed-dtype graphs: the gradient has its leaf's dtype
-            g = g.astype(leaf.data.dtype)
+        if g.dtype != leaf._data.dtype:  # mixed-dtype graphs: the gradient has its leaf's dtype
+            g = g.astype(leaf._data.dtype)
         # .grad must own its memory: a pass-through gradient may be shared by several leaves or be a view
         # (the copy is in the leaf's memory order, so that an optimiser's update runs over both alike)
         if g.base is not None or id(g) in owned:
-            g = g.copy(order=memory_order(leaf.data))
+            g = g.copy(order=memory_order(leaf._data))
         if leaf.grad is None:
             owned[id(g)] = g
             leaf.grad = Tensor._wrap(g)
         else:
-            leaf.grad.data += g
+            leaf.grad._data += g
     return None
 
 
@@ -179,14 +179,14 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=False, allow_unused=Fa
         if not o.requires_grad:
             raise BackwardError("grad: an output does not require grad and has no grad_fn")
         if go is None:
-            if o.data.size != 1:
+            if o._data.size != 1:
                 raise BackwardError(
                     f"grad: grad can be implicitly created only for scalar outputs, got shape {o.shape}; "
                     "pass grad_outputs"
                 )
             seeds.append(np.ones(o.shape, dtype=o.dtype))
         else:
-            g = np.array(go.data if isinstance(go, Tensor) else go, dtype=o.dtype)
+            g = np.array(go._data if isinstance(go, Tensor) else go, dtype=o.dtype)
             if g.shape != o.shape:
                 raise ShapeError(f"grad: grad_output has shape {g.shape} but its output has shape {o.shape}")
             seeds.append(g)

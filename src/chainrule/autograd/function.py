@@ -1,6 +1,6 @@
-"""``Function``: one differentiable primitive, with its forward and its local derivative.
+"""``Primitive``: one differentiable primitive, with its forward and its local derivative.
 
-A primitive subclasses ``Function`` and writes two methods on raw arrays:
+A primitive subclasses ``Primitive`` and writes two methods on raw arrays:
 
 * ``forward(self, *arrays, **options)`` computes the output and stores on ``self``
   what the backward needs (arrays that may be large go in ``self.saved``, so the
@@ -99,7 +99,7 @@ class enable_grad(_GradMode):
     mode = True
 
 
-class Function:
+class Primitive:
     """Base class of every differentiable primitive; see the module docstring."""
 
     # the graph's bookkeeping lives in slots (a node is made for every op); an op's own values
@@ -129,9 +129,9 @@ class Function:
         for t in inputs:
             if isinstance(t, Tensor):
                 if like is None:
-                    like = t.data
+                    like = t._data
                 parents.append((t._ctx or t) if t._requires_grad else None)
-                arrays.append(t.data)
+                arrays.append(t._data)
             else:
                 parents.append(None)
                 arrays.append(t)
@@ -170,19 +170,19 @@ def apply_fast(cls, a, b=_UNARY, options=None):
     the general loop takes 1.3x the time per op, forward and backward, of this path."""
     Tensor = _Tensor
     if isinstance(a, Tensor):
-        x = a.data
+        x = a._data
         pa = (a._ctx or a) if a._requires_grad else None
         if b is _UNARY:
             return _run(cls, (x,), (pa,), _TRUE1 if pa is not None else _FALSE1, options)
         if isinstance(b, Tensor):
             pb = (b._ctx or b) if b._requires_grad else None
-            return _run(cls, (x, b.data), (pa, pb), (pa is not None, pb is not None), options)
-        # a Python number beside a float array: a 0-d array of its dtype (see Function.apply)
+            return _run(cls, (x, b._data), (pa, pb), (pa is not None, pb is not None), options)
+        # a Python number beside a float array: a 0-d array of its dtype (see Primitive.apply)
         y = _asarray(b, x.dtype) if b.__class__ in _PY_NUMBERS and x.dtype.kind == "f" else b
         return _run(cls, (x, y), (pa, None), (pa is not None, False), options)
     if b is _UNARY or not isinstance(b, Tensor):  # constants only: compute on them as tensors
         return apply_fast(cls, Tensor(a), b, options)
-    y = b.data
+    y = b._data
     x = _asarray(a, y.dtype) if a.__class__ in _PY_NUMBERS and y.dtype.kind == "f" else a
     pb = (b._ctx or b) if b._requires_grad else None
     return _run(cls, (x, y), (None, pb), (False, pb is not None), options)
@@ -204,7 +204,7 @@ def _run(cls, arrays, parents, needs, options):
     if _anomaly is not None:
         _anomaly.check_forward(ctx, out, arrays)
     t = _new(_Tensor)
-    t.data = out
+    t._data = out
     t.grad = None
     if record:
         ctx.parents = parents

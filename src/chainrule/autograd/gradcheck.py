@@ -27,7 +27,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
     xs = []
     for x in inputs:
         if isinstance(x, Tensor) and x.dtype.kind == "f":
-            c = Tensor._wrap(np.array(x.data, dtype=np.float64))
+            c = Tensor._wrap(np.array(x._data, dtype=np.float64))
             c.requires_grad = x.requires_grad
             xs.append(c)
         else:
@@ -37,12 +37,12 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
         raise GradientError("gradcheck: no input requires grad; pass tensors created with requires_grad=True")
 
     outs = _outputs(fn, xs)
-    sizes = [o.data.size for o in outs]
-    analytic = {i: np.zeros((xs[i].data.size, sum(sizes))) for i in wrt}
+    sizes = [o._data.size for o in outs]
+    analytic = {i: np.zeros((xs[i]._data.size, sum(sizes))) for i in wrt}
     col = 0
     for o in outs:
-        for j in range(o.data.size):
-            seed = np.zeros(o.data.size)
+        for j in range(o._data.size):
+            seed = np.zeros(o._data.size)
             seed[j] = 1.0
             if o.requires_grad:
                 grads = engine.run_backward(
@@ -55,14 +55,14 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
 
     with _function.no_grad():
         for i in wrt:
-            data = xs[i].data  # perturbed in place, element by element in row-major order (any memory layout)
+            data = xs[i]._data  # perturbed in place, element by element in row-major order (any memory layout)
             numeric = np.zeros_like(analytic[i])
             for k, index in enumerate(np.ndindex(data.shape)):
                 orig = data[index]
                 data[index] = orig + eps
-                plus = np.concatenate([np.asarray(o.data, dtype=np.float64).ravel() for o in _outputs(fn, xs)])
+                plus = np.concatenate([np.asarray(o._data, dtype=np.float64).ravel() for o in _outputs(fn, xs)])
                 data[index] = orig - eps
-                minus = np.concatenate([np.asarray(o.data, dtype=np.float64).ravel() for o in _outputs(fn, xs)])
+                minus = np.concatenate([np.asarray(o._data, dtype=np.float64).ravel() for o in _outputs(fn, xs)])
                 data[index] = orig
                 numeric[k] = (plus - minus) / (2 * eps)
             a = analytic[i]

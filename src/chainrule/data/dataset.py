@@ -23,7 +23,7 @@ class Dataset:
 
 def _rows(t):
     """An array to take rows from: the caller's own array when it needs no conversion (no copy, as PyTorch)."""
-    a = t.data if isinstance(t, Tensor) else t
+    a = t._data if isinstance(t, Tensor) else t
     if isinstance(a, np.ndarray) and a.dtype.kind in "biuf" and a.dtype != np.float64:
         return a
     return _to_array(a)  # lists, float64 (to float32), other sequences: converted once

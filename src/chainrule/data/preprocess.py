@@ -331,7 +331,7 @@ class Preprocessor:
         """Class indices -> the original labels (an array); for regression, the values as float64 in the
         target's units (the standardisation undone when ``scale_target``)."""
         self._check_fitted()
-        y = np.asarray(y.data if isinstance(y, Tensor) else y)
+        y = np.asarray(y._data if isinstance(y, Tensor) else y)
         if self.task_ == "regression":
             y = y.astype(np.float64)
             if self.scale_target and self.target_mean_ is not None:

@@ -72,9 +72,9 @@ def _input(x):
 def _float_target(name, x, target):
     """The target of an elementwise loss: a float Tensor passes through (it may need a gradient); anything
     else becomes a constant array in the input's dtype. Its shape must be the input's."""
-    raw = target.data if isinstance(target, Tensor) else np.asarray(target)
+    raw = target._data if isinstance(target, Tensor) else np.asarray(target)
     if raw.shape != x.shape:
-        fix = f"target.reshape({x.shape})" if raw.size == x.data.size else "a target of the input's shape"
+        fix = f"target.reshape({x.shape})" if raw.size == x._data.size else "a target of the input's shape"
         raise ShapeError(
             f"{name}: target of shape {raw.shape} does not match input of shape {x.shape}; losses do not "
             f"broadcast, so pass {fix}"
@@ -88,7 +88,7 @@ def _constant(name, arg, value, x, exact_shape=None):
     """A weight-like argument as a constant array; it must broadcast to the input's shape (or be ``exact_shape``)."""
     if value is None:
         return None
-    a = np.asarray(value.data if isinstance(value, Tensor) else value)
+    a = np.asarray(value._data if isinstance(value, Tensor) else value)
     if a.dtype.kind not in "biuf":
         raise DTypeError(f"{name}: {arg} must be numeric, got dtype {a.dtype}")
     a = a.astype(x.dtype, copy=False)
@@ -145,7 +145,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     x = _input(input)
     d = x - _float_target("huber_loss", x, target)
     a = d.abs()
-    loss = where(a.data < delta, d * d * 0.5, (a - 0.5 * delta) * delta)
+    loss = where(a._data < delta, d * d * 0.5, (a - 0.5 * delta) * delta)
     return _reduce(loss, reduction)
 
 
@@ -159,10 +159,10 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     _check_reduction(name, reduction)
     p = _input(input)
     y = _float_target(name, p, target)
-    if np.any((p.data < 0) | (p.data > 1)):
+    if np.any((p._data < 0) | (p._data > 1)):
         raise ArgumentError(
-            f"{name}: input must hold probabilities in [0, 1], got values from {p.data.min():.6g} to "
-            f"{p.data.max():.6g}; for logits use binary_cross_entropy_with_logits"
+            f"{name}: input must hold probabilities in [0, 1], got values from {p._data.min():.6g} to "
+            f"{p._data.max():.6g}; for logits use binary_cross_entropy_with_logits"
         )
     w = _constant(name, "weight", weight, p)
     return _reduce(L.BinaryCrossEntropy.apply(p, y, weight=w), reduction)
@@ -218,7 +218,7 @@ def _class_indices(name, target):
     """Class-index targets as an integer array, for callers that accept floats holding whole numbers (``Trainer``:
     a label column read as floats). Integer arrays pass through unchanged, whole floats (``1.0``) become
     int64; a value that is not a whole number (``0.7``, nan) raises DTypeError naming the first one."""
-    raw = target.data if isinstance(target, Tensor) else np.asarray(target)
+    raw = target._data if isinstance(target, Tensor) else np.asarray(target)
     if raw.dtype.kind in "iu":
         return raw
     if raw.dtype.kind != "f":
@@ -231,7 +231,7 @@ def _class_indices(name, target):
 
 def _class_target(name, x, target, ignore_index):
     """Integer class targets as an array of shape (N, d1, ...) for input (N, C, d1, ...), checked."""
-    raw = target.data if isinstance(target, Tensor) else np.asarray(target)
+    raw = target._data if isinstance(target, Tensor) else np.asarray(target)
     expected = x.shape[:1] + x.shape[2:] if x.ndim > 1 else ()
     if raw.shape != expected:
         raise ShapeError(
@@ -285,7 +285,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     _check_reduction(name, reduction)
     _check_label_smoothing(name, label_smoothing)
     x = _input(input)
-    raw = target.data if isinstance(target, Tensor) else np.asarray(target)
+    raw = target._data if isinstance(target, Tensor) else np.asarray(target)
     if x.ndim == 0 or raw.shape != x.shape:
         return _class_loss(
             L.CrossEntropy, name, x, target, weight, ignore_index, reduction, label_smoothing=label_smoothing

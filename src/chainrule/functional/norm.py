@@ -40,12 +40,12 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         return N.BatchNorm.apply(
             x, weight, bias, mean=_raw(running_mean), var=_raw(running_var), eps=eps, training=False
         )
-    m = x.data.size // c if c else 0
+    m = x._data.size // c if c else 0
     if m <= 1:
         raise ShapeError(
             f"batch_norm: expected more than 1 value per channel when training, got input of shape {x.shape}"
         )
-    mean, var = N.batch_stats(x.data)
+    mean, var = N.batch_stats(x._data)
     if running_mean is not None:
         if momentum is None or not isinstance(momentum, numbers.Real):
             raise ArgumentError(f"batch_norm: momentum must be a number, got {momentum!r}")

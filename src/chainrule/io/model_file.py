@@ -137,7 +137,7 @@ def load(path):
 
 def save_state(state_dict, path, metadata=None):
     """Save a state dict (name -> array or Tensor) as a plain safetensors file."""
-    arrays = {k: np.asarray(v.data if hasattr(v, "data") and not isinstance(v, np.ndarray) else v)
+    arrays = {k: np.asarray(v._data if hasattr(v, "_data") and not isinstance(v, np.ndarray) else v)
               for k, v in state_dict.items()}
     meta = {"format": "pt"}
     if metadata:

@@ -61,14 +61,14 @@ def calculate_gain(nonlinearity, param=None):
 
 def _fill(tensor, values):
     if not _skip:
-        tensor.data[...] = values
+        tensor._data[...] = values
     return tensor
 
 
 def _noop(tensor):
     """True where an initialiser leaves ``tensor`` as it is: while skipped, or when it has no elements (as
     PyTorch, where fan in and fan out may be 0: ``nn.Linear(0, 4)``)."""
-    return _skip or tensor.data.size == 0
+    return _skip or tensor._data.size == 0
 
 
 def _fans(tensor):

@@ -18,7 +18,7 @@ class Linear(Module):
     """A layer of neurons: ``y = x W^T + b``, with W of shape (out_features, in_features).
 
     Initialised as PyTorch: W and b uniform in +-1/sqrt(in_features). W is stored column-major
-    (``weight.data.T`` is C-contiguous, see ``backend.parameter_array``), which makes training faster
+    (``weight._data.T`` is C-contiguous, see ``backend.parameter_array``), which makes training faster
     with OpenBLAS; its values, shape, state dict and files are PyTorch's.
     """
 

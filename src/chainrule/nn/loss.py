@@ -51,7 +51,7 @@ class _Loss(Module):
         config = super().get_config()
         for k, b in self._buffers.items():
             if k in config:
-                config[k] = None if b is None else b.data.tolist()
+                config[k] = None if b is None else b._data.tolist()
         return config
 
 

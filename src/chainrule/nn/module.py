@@ -26,7 +26,7 @@ def _jsonable(value):
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, Tensor):
-        return value.data.tolist()
+        return value._data.tolist()
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     return value
@@ -228,10 +228,10 @@ class Module:
         if d.kind != "f":
             raise DTypeError(f"{type(self).__name__}.to: parameters must stay floating point, got {d}")
         for t in (*self.parameters(), *self.buffers()):
-            if t is not None and t.data.dtype.kind == "f" and t.data.dtype != d:
-                t.data = t.data.astype(d)
+            if t is not None and t._data.dtype.kind == "f" and t._data.dtype != d:
+                t._data = t._data.astype(d)
                 if t.grad is not None:
-                    t.grad.data = t.grad.data.astype(d)
+                    t.grad._data = t.grad._data.astype(d)
         return self
 
     def double(self):
@@ -247,7 +247,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             elif p.grad is not None:
-                p.grad.data[...] = 0
+                p.grad._data[...] = 0
 
     def requires_grad_(self, requires_grad=True):
         for p in self.parameters():
@@ -284,7 +284,7 @@ class Module:
 
     def state_dict(self):
         """A flat ordered dict of dotted names to NumPy arrays (copies): parameters and persistent buffers."""
-        return OrderedDict((k, np.array(t.data, copy=True)) for k, t in self._state_tensors().items())
+        return OrderedDict((k, np.array(t._data, copy=True)) for k, t in self._state_tensors().items())
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy values from ``state_dict`` (arrays or Tensors) into this module's parameters and buffers.
@@ -300,9 +300,9 @@ class Module:
         for k, t in own.items():
             if k in state_dict:
                 v = state_dict[k]
-                a = v.data if isinstance(v, Tensor) else _to_array(v, dtype=t.data.dtype)
-                if a.shape != t.data.shape:
-                    mismatched.append(f"{k}: expected shape {t.data.shape}, got {a.shape}")
+                a = v._data if isinstance(v, Tensor) else _to_array(v, dtype=t._data.dtype)
+                if a.shape != t._data.shape:
+                    mismatched.append(f"{k}: expected shape {t._data.shape}, got {a.shape}")
                 arrays[k] = a
         problems = []
         if strict and missing:
@@ -314,7 +314,7 @@ class Module:
         if problems:
             raise StateDictError(f"load_state_dict for {type(self).__name__}: " + " | ".join(problems))
         for k, a in arrays.items():
-            own[k].data[...] = a  # in place: optimisers holding these parameters keep seeing them
+            own[k]._data[...] = a  # in place: optimisers holding these parameters keep seeing them
         return IncompatibleKeys(missing, unexpected)
 
     # ---- description -------------------------------------------------------------------------

@@ -55,21 +55,21 @@ class _BatchNorm(Module):
 
     def reset_running_stats(self):
         if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
+            self.running_mean._data[...] = 0
+            self.running_var._data[...] = 1
+            self.num_batches_tracked._data[...] = 0
 
     def reset_parameters(self):
         self.reset_running_stats()
         if self.affine:
-            self.weight.data[...] = 1
-            self.bias.data[...] = 0
+            self.weight._data[...] = 1
+            self.bias._data[...] = 0
 
     def _layer(self):
         return f"{type(self).__name__}({self.num_features})"
 
     def _check_input(self, x):
-        shape = tuple(np.shape(x.data if isinstance(x, Tensor) else x))
+        shape = tuple(np.shape(x._data if isinstance(x, Tensor) else x))
         if len(shape) not in self._dims:
             raise ShapeError(
                 f"{self._layer()}: expected {self._shapes} input, got {len(shape)}-D input of shape {shape}"
@@ -84,9 +84,9 @@ class _BatchNorm(Module):
         self._check_input(x)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
-            self.num_batches_tracked.data += 1
+            self.num_batches_tracked._data += 1
             if self.momentum is None:  # cumulative moving average
-                factor = 1.0 / float(self.num_batches_tracked.data)
+                factor = 1.0 / float(self.num_batches_tracked._data)
         # batch statistics while training, or when there are no running statistics to use
         use_batch = self.training or (self.running_mean is None and self.running_var is None)
         track = not self.training or self.track_running_stats
@@ -145,12 +145,12 @@ class LayerNorm(Module):
 
     def reset_parameters(self):
         if self.weight is not None:
-            self.weight.data[...] = 1
+            self.weight._data[...] = 1
         if self.bias is not None:
-            self.bias.data[...] = 0
+            self.bias._data[...] = 0
 
     def forward(self, x):
-        shape = tuple(np.shape(x.data if isinstance(x, Tensor) else x))
+        shape = tuple(np.shape(x._data if isinstance(x, Tensor) else x))
         k = len(self.normalized_shape)
         if len(shape) < k or shape[len(shape) - k :] != self.normalized_shape:
             dims = ", ".join(map(str, self.normalized_shape))

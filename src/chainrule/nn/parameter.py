@@ -25,7 +25,7 @@ class Parameter(Tensor):
             a = _to_array(data)
             data = parameter_array(a.shape, a.dtype, order=memory_order(a))  # in the order of a
             data[...] = a
-        self.data = data.data if isinstance(data, Tensor) else data
+        self._data = data._data if isinstance(data, Tensor) else data
         self.grad = None
         self._ctx = None
         self._requires_grad = False

@@ -38,9 +38,9 @@ class Embedding(Module):
     def reset_parameters(self, generator=None):
         init.normal_(self.weight, generator=generator)
         if self.padding_idx is not None:
-            self.weight.data[self.padding_idx] = 0
+            self.weight._data[self.padding_idx] = 0
 
     def forward(self, indices):
-        idx = indices.data if isinstance(indices, Tensor) else indices
+        idx = indices._data if isinstance(indices, Tensor) else indices
         check_indices(idx, self.num_embeddings, op=f"Embedding({self.num_embeddings}, {self.embedding_dim})")
         return F.embedding(idx, self.weight, self.padding_idx)

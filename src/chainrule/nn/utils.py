@@ -20,7 +20,7 @@ def _grads(parameters, fn):
         if not isinstance(p, Tensor):
             raise ArgumentError(f"{fn}: expected Tensors (Parameters), got a {type(p).__name__}")
         if p.grad is not None:
-            grads.append(p.grad.data)
+            grads.append(p.grad._data)
     return grads
 
 
@@ -45,7 +45,7 @@ def _vector_norm(a, norm_type):
 
 def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False):
     """The ``norm_type``-norm of all ``tensors`` (arrays or Tensors) taken together, as a 0-d array."""
-    arrays = [t.data if isinstance(t, Tensor) else np.asarray(t) for t in tensors]
+    arrays = [t._data if isinstance(t, Tensor) else np.asarray(t) for t in tensors]
     norm_type = float(norm_type)
     if not arrays:
         return np.asarray(0.0, dtype=np.float32)

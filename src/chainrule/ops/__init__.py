@@ -1,1 +1,1 @@
-"""Every derivative rule in chainrule lives here, one ``Function`` per primitive."""
+"""Every derivative rule in chainrule lives here, one ``Primitive`` per primitive."""

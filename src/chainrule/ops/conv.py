@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from ..autograd.function import Function
+from ..autograd.function import Primitive
 from ..backend import array_module
 from ..errors import ArgumentError, ShapeError
 from ._compat import as_strided
@@ -183,7 +183,7 @@ def _pad_last(x, pads):
     return xp
 
 
-class Conv2d(Function):
+class Conv2d(Primitive):
     """Fused (im2col + one GEMM): as a composite, every kernel offset would be a graph node and a full copy.
 
     The input is padded into a channels-outermost layout, (C, N, H', W') or, batch last (see
@@ -446,7 +446,7 @@ def _max_tiles_backward(x, out, g, kernel, out_hw):
     return gx
 
 
-class MaxPool2d(Function):
+class MaxPool2d(Primitive):
     """Fused: a composite (a max per kernel offset) would keep kh * kw intermediate arrays and graph nodes."""
 
     name = "max_pool2d"
@@ -505,7 +505,7 @@ class MaxPool2d(Function):
         return gx[0] if self.unbatched else gx
 
 
-class AvgPool2d(Function):
+class AvgPool2d(Primitive):
     """Fused: a composite (a sum per kernel offset) would keep kh * kw intermediate arrays and graph nodes."""
 
     name = "avg_pool2d"
@@ -568,7 +568,7 @@ def _adaptive_matrix(n_in, n_out, dtype, lib):
     return m
 
 
-class AdaptiveAvgPool2d(Function):
+class AdaptiveAvgPool2d(Primitive):
     """Fused: a global mean, a mean over equal tiles, or (uneven windows) two small averaging matrices."""
 
     name = "adaptive_avg_pool2d"

@@ -10,13 +10,13 @@ import math
 
 import numpy as np
 
-from ..autograd.function import Function
+from ..autograd.function import Primitive
 from ..backend import array_module
 from ..errors import ArgumentError
 from ._compat import erf
 
 
-class _Binary(Function):
+class _Binary(Primitive):
     broadcasts = True
 
     @classmethod
@@ -108,7 +108,7 @@ class Minimum(_Binary):
         return (g * wa if n[0] else None), (g * (1 - wa) if n[1] else None)
 
 
-class Where(Function):
+class Where(Primitive):
     broadcasts = True
 
     def forward(self, cond, a, b):
@@ -129,7 +129,7 @@ class Where(Function):
         return f"where: cannot broadcast shapes {c} (condition), {a} and {b}"
 
 
-class Neg(Function):
+class Neg(Primitive):
     def forward(self, a):
         return -a
 
@@ -137,7 +137,7 @@ class Neg(Function):
         return -g
 
 
-class Exp(Function):
+class Exp(Primitive):
     def forward(self, a):
         out = np.exp(a)
         self.saved = (out,)
@@ -147,7 +147,7 @@ class Exp(Function):
         return g * self.saved[0]
 
 
-class Log(Function):
+class Log(Primitive):
     def forward(self, a):
         self.saved = (a,)
         return np.log(a)
@@ -156,7 +156,7 @@ class Log(Function):
         return g / self.saved[0]
 
 
-class Sqrt(Function):
+class Sqrt(Primitive):
     def forward(self, a):
         out = np.sqrt(a)
         self.saved = (out,)
@@ -167,7 +167,7 @@ class Sqrt(Function):
         return g / (out + out)
 
 
-class Abs(Function):
+class Abs(Primitive):
     def forward(self, a):
         self.saved = (a,)
         return np.abs(a)
@@ -176,7 +176,7 @@ class Abs(Function):
         return g * np.sign(self.saved[0])
 
 
-class Clip(Function):
+class Clip(Primitive):
     def forward(self, a, lo=None, hi=None):
         out = array_module(a).clip(a, lo, hi)
         # the gradient passes where lo <= a <= hi (bounds included), as torch.clamp
@@ -191,7 +191,7 @@ class Clip(Function):
         return g if mask is None else g * mask
 
 
-class Cast(Function):
+class Cast(Primitive):
     """Change the floating dtype; the gradient is cast back."""
 
     promotes = False  # a float64 result is asked for, not a by-product of NumPy's promotion
@@ -213,7 +213,7 @@ def _sigmoid(x):
     return 1 / e
 
 
-class Sigmoid(Function):
+class Sigmoid(Primitive):
     def forward(self, x):
         out = _sigmoid(x)
         self.saved = (out,)
@@ -225,7 +225,7 @@ class Sigmoid(Function):
         return gs - gs * s  # g s (1 - s), with no Python number (NumPy is slow to mix those in)
 
 
-class Tanh(Function):
+class Tanh(Primitive):
     def forward(self, x):
         out = np.tanh(x)
         self.saved = (out,)
@@ -236,7 +236,7 @@ class Tanh(Function):
         return g - g * t * t  # g (1 - t^2), with no Python number (NumPy is slow to mix those in)
 
 
-class ReLU(Function):
+class ReLU(Primitive):
     def forward(self, x):
         out = np.maximum(x, 0)
         self.saved = (out,)
@@ -248,7 +248,7 @@ class ReLU(Function):
         return np.multiply(g, self.saved[0] > 0, dtype=g.dtype)
 
 
-class LeakyReLU(Function):
+class LeakyReLU(Primitive):
     def forward(self, x, negative_slope=0.01):
         self.slope = negative_slope
         pos = x > 0
@@ -263,7 +263,7 @@ _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
-class GELU(Function):
+class GELU(Primitive):
     def forward(self, x, approximate="none"):
         self.approximate = approximate
         if approximate == "tanh":
@@ -284,7 +284,7 @@ class GELU(Function):
         return g * (v + x * _INV_SQRT_2PI * np.exp(-0.5 * x * x))
 
 
-class Softplus(Function):
+class Softplus(Primitive):
     def forward(self, x, beta=1.0, threshold=20.0):
         # log(1 + e^(beta x)) / beta, and x itself above the threshold (as torch.nn.functional.softplus)
         bx = x * beta
@@ -297,7 +297,7 @@ class Softplus(Function):
         return array_module(g).where(lin, g, g * _sigmoid(bx))
 
 
-class ELU(Function):
+class ELU(Primitive):
     def forward(self, x, alpha=1.0):
         self.alpha = alpha
         pos = x > 0
@@ -310,7 +310,7 @@ class ELU(Function):
         return array_module(g).where(pos, g, g * (self.alpha * (em1 + 1)))
 
 
-class SiLU(Function):
+class SiLU(Primitive):
     """x * sigmoid(x)."""
 
     def forward(self, x):
@@ -323,7 +323,7 @@ class SiLU(Function):
         return g * (s + x * s * (1 - s))
 
 
-class Step(Function):
+class Step(Primitive):
     """Binary step: 1 where x >= 0, else 0. Its derivative is 0 wherever it exists (not at 0)."""
 
     def forward(self, x):

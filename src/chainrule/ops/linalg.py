@@ -1,10 +1,10 @@
 """Matrix products."""
 
-from ..autograd.function import Function
+from ..autograd.function import Primitive
 from ..errors import ShapeError
 
 
-class MatMul(Function):
+class MatMul(Primitive):
     """``a @ b`` for 1-D, 2-D and batched operands, with broadcast batch dimensions (as np.matmul)."""
 
     broadcasts = True  # batch dimensions broadcast; the engine sums them back

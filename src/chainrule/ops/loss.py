@@ -10,7 +10,7 @@ because the mean is weighted (divided by the sum of the weights of the targets n
 
 import numpy as np
 
-from ..autograd.function import Function
+from ..autograd.function import Primitive
 from ..backend import array_module
 
 
@@ -60,7 +60,7 @@ def _class_axis(a):
     return a[:, None]
 
 
-class CrossEntropy(Function):
+class CrossEntropy(Primitive):
     """Fused log-softmax + pick + weights + ignore_index + label smoothing: stable for logits of any size
     (shift by the max), one node instead of eight, and no dense one-hot target in either direction."""
 
@@ -141,7 +141,7 @@ class CrossEntropy(Function):
         return grad, None
 
 
-class NLLLoss(Function):
+class NLLLoss(Primitive):
     """Fused pick + weights + ignore_index + weighted mean: one node, and no dense (N, C) one-hot target."""
 
     name = "nll_loss"
@@ -163,7 +163,7 @@ class NLLLoss(Function):
         return grad, None
 
 
-class BinaryCrossEntropy(Function):
+class BinaryCrossEntropy(Primitive):
     """Fused for stability: log p and log(1 - p) are clamped at -100 with no warning at p = 0 or 1, and the
     gradient (p - y) / max(p (1 - p), 1e-12) stays finite there, as PyTorch's (a composite would give nan).
 
@@ -193,7 +193,7 @@ class BinaryCrossEntropy(Function):
         return gp, gy
 
 
-class BinaryCrossEntropyWithLogits(Function):
+class BinaryCrossEntropyWithLogits(Primitive):
     """Fused for stability and speed: max(x, 0) - x y + log1p(exp(-|x|)) never overflows and keeps log1p's
     precision, in one node where the composite takes seven; the gradient is sigmoid(x) - y.
 

@@ -4,13 +4,13 @@ import itertools
 
 import numpy as np
 
-from ..autograd.function import Function
+from ..autograd.function import Primitive
 from ..backend import array_module
 from ..errors import OutOfRangeError, ShapeError
 from ._compat import pad_pairs, scatter_add
 
 
-class Reshape(Function):
+class Reshape(Primitive):
     def forward(self, x, shape=None):
         self.in_shape = x.shape
         try:
@@ -22,7 +22,7 @@ class Reshape(Function):
         return g.reshape(self.in_shape)
 
 
-class Transpose(Function):
+class Transpose(Primitive):
     def forward(self, x, axes=None):
         if axes is None:
             axes = tuple(range(x.ndim))[::-1]
@@ -36,7 +36,7 @@ class Transpose(Function):
         return g.transpose(sorted(range(g.ndim), key=axes.__getitem__))  # the inverse permutation
 
 
-class Expand(Function):
+class Expand(Primitive):
     """broadcast_to / expand: the gradient is summed back over the stretched axes by the engine."""
 
     broadcasts = True
@@ -70,7 +70,7 @@ def _describe(index):
     return repr(index)
 
 
-class GetItem(Function):
+class GetItem(Primitive):
     """``x[index]``: basic indices view, advanced ones copy; the backward scatters (and adds at repeats)."""
 
     name = "getitem"
@@ -95,7 +95,7 @@ class GetItem(Function):
         return out
 
 
-class Concatenate(Function):
+class Concatenate(Primitive):
     def forward(self, *xs, axis=0):
         if not xs:
             raise ShapeError("concatenate: needs at least one tensor")
@@ -120,7 +120,7 @@ class Concatenate(Function):
         return tuple(array_module(g).split(g, list(itertools.accumulate(self.sizes))[:-1], axis=self.axis))
 
 
-class Pad(Function):
+class Pad(Primitive):
     def forward(self, x, pad_width=None, value=0):
         pw = pad_pairs(pad_width, x.ndim) if x.ndim else []
         if any(v < 0 for p in pw for v in p):

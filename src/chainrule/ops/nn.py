@@ -2,13 +2,13 @@
 
 import numpy as np
 
-from ..autograd.function import Function
+from ..autograd.function import Primitive
 from ..backend import array_module
 from ..errors import ShapeError
 from .reduce import normalize_axis
 
 
-class Softmax(Function):
+class Softmax(Primitive):
     """Fused: shifting by the row max avoids overflow, and one node replaces five."""
 
     def forward(self, x, axis=-1):
@@ -24,7 +24,7 @@ class Softmax(Function):
         return gs - s * gs.sum(axis=self.axis, keepdims=True)
 
 
-class LogSoftmax(Function):
+class LogSoftmax(Primitive):
     """Fused: x - logsumexp(x) stays finite for logits of any size, where log(softmax) would not."""
 
     name = "log_softmax"
@@ -44,7 +44,7 @@ class LogSoftmax(Function):
         return g - np.exp(out) * g.sum(axis=self.axis, keepdims=True)
 
 
-class Linear(Function):
+class Linear(Primitive):
     """Fused x @ W.T + b: one node and one backward instead of three (transpose, matmul, add).
 
     ``nn.Linear`` stores W (out, in) column-major, so that W.T is a C-contiguous (in, out) array (the

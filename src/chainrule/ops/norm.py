@@ -7,7 +7,7 @@ made with the input's own array module (NumPy or CuPy).
 
 import numpy as np
 
-from ..autograd.function import Function
+from ..autograd.function import Primitive
 from ..backend import array_module
 from ..errors import ArgumentError, DTypeError, OutOfRangeError, ShapeError
 from ._compat import scatter_add_rows
@@ -35,7 +35,7 @@ def _check_param(op, what, a, shape):
         raise ShapeError(f"{op}: {what} of shape {a.shape} does not fit; expected shape {shape}")
 
 
-class BatchNorm(Function):
+class BatchNorm(Primitive):
     """Fused: one node and a closed-form backward instead of a dozen (mean, sub, square, mean, sqrt, div, ...).
 
     ``BatchNorm.apply(x, weight, bias, mean=, var=, eps=, training=)`` normalises ``x`` of shape
@@ -93,7 +93,7 @@ class BatchNorm(Function):
         return gx, gw, gb
 
 
-class LayerNorm(Function):
+class LayerNorm(Primitive):
     """Fused: one node and a closed-form backward instead of a dozen (mean, sub, square, mean, sqrt, div, ...).
 
     ``LayerNorm.apply(x, weight, bias, normalized_shape=, eps=)`` normalises ``x`` over its trailing
@@ -156,7 +156,7 @@ def check_indices(indices, num_embeddings, op="embedding"):
     return idx
 
 
-class Embedding(Function):
+class Embedding(Primitive):
     """Fused: a row gather whose backward scatter-adds by sorting once (``scatter_add_rows``, faster than
     np.add.at) and can leave out the padding row, which a plain getitem cannot.
 

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from ..autograd.function import Function
+from ..autograd.function import Primitive
 from ..backend import array_module, expand_to
 from ..errors import ShapeError
 
@@ -40,7 +40,7 @@ def expand_reduced(g, in_shape, axes):
     return expand_to(g if g.ndim == 0 else g.reshape(keepdims_shape(in_shape, axes)), in_shape)
 
 
-class Sum(Function):
+class Sum(Primitive):
     def forward(self, x, axis=None, keepdims=False):
         self.axes = normalize_axis(axis, x.ndim, "sum")
         self.in_shape = x.shape
@@ -50,7 +50,7 @@ class Sum(Function):
         return expand_reduced(g, self.in_shape, self.axes)
 
 
-class Mean(Function):
+class Mean(Primitive):
     def forward(self, x, axis=None, keepdims=False):
         self.axes = normalize_axis(axis, x.ndim, "mean")
         self.in_shape = x.shape
@@ -61,7 +61,7 @@ class Mean(Function):
         return expand_reduced(g / max(self.count, 1), self.in_shape, self.axes)
 
 
-class _Extreme(Function):
+class _Extreme(Primitive):
     """max / min. Ties share the gradient equally (as torch.amax / amin and full reductions)."""
 
     reduce = None  # the array method: "max" or "min"
@@ -90,7 +90,7 @@ class Min(_Extreme):
     reduce = "min"
 
 
-class LogSumExp(Function):
+class LogSumExp(Primitive):
     """Fused for stability: log(sum(exp(x))) computed as m + log(sum(exp(x - m)))."""
 
     name = "logsumexp"

@@ -26,7 +26,7 @@ class Adagrad(Optimizer):
         super().__init__(params, defaults)
         for group in self.param_groups:  # as PyTorch, the state exists from the start
             for p in group["params"]:
-                self._init_state(p.data, self.state[p], group)
+                self._init_state(p._data, self.state[p], group)
 
     def _check_options(self, o, where):
         super()._check_options(o, where)

@@ -9,8 +9,8 @@ must never modify: other code may read ``p.grad``).
 Groups of small parameters are updated in one go over flat buffers (``Optimizer._flat_step``):
 ``update`` runs once over the group's memory where its parameters lie one after another (as
 ``backend.parameter_array`` lays out a small model's), else over a copy that is written back into
-every ``p.data``; the gradients are gathered into one array. An optimiser never rebinds a
-parameter's ``.data`` (DESIGN convention 9): an array taken from ``p.data`` at any time is the one
+every ``p._data``; the gradients are gathered into one array. An optimiser never rebinds a
+parameter's ``._data`` (DESIGN convention 9): an array taken from ``p._data`` at any time is the one
 ``step()`` updates, and what a user writes into it between steps is what the next step starts from.
 Set ``opt.fused = False`` to update parameter by parameter instead; the arithmetic is the same.
 
@@ -87,14 +87,14 @@ def _flat_view(a, order):
 class _FlatGroup:
     """A parameter group updated over flat buffers: the parameters, their gradients and their state, each one array.
 
-    A parameter's ``.data`` is never rebound. Where the parameters lie one after the other in
+    A parameter's ``._data`` is never rebound. Where the parameters lie one after the other in
     memory (``backend.parameter_array`` makes a small model's so; ``backend.joint_memory`` finds
     them), ``param`` is a view of that memory and the update runs on the parameters themselves;
     piece ``i`` starts at ``offsets[i]``, and the padding between pieces (a few elements up to a
     cache line) has a zero gradient and zero state. Otherwise ``param`` is a working copy, the
-    pieces packed tight: ``gather`` copies the parameters into it (so a write to ``p.data``
+    pieces packed tight: ``gather`` copies the parameters into it (so a write to ``p._data``
     between steps counts), the update runs over it, and ``scatter`` copies the result back into
-    each ``p.data``. ``state`` has the per-parameter state's keys, with one flat array per array
+    each ``p._data``. ``state`` has the per-parameter state's keys, with one flat array per array
     entry (each parameter's state entry is a view of it, so state dicts read them as usual) and
     the common value of scalar entries. Each piece is in its parameter's memory order
     (``orders``: column-major nn.Linear weights stay so), its gradient and state likewise.
@@ -103,7 +103,7 @@ class _FlatGroup:
     def __init__(self, params, states):
         """Flat buffers for ``params`` and their state; ``ok`` is False where they differ in dtype, device or state."""
         self.ok = False
-        self.datas = datas = [p.data for p in params]  # the parameters' own arrays
+        self.datas = datas = [p._data for p in params]  # the parameters' own arrays
         first = datas[0]
         xp = self.xp = array_module(first)
         if any(d.dtype != first.dtype or array_module(d) is not xp for d in datas):
@@ -159,7 +159,7 @@ class _FlatGroup:
         if len(params) != len(self.datas):  # the group's list was changed
             return False
         for i, p in enumerate(params):
-            if p.data is not self.datas[i]:  # rebound by the user: build anew around the new array
+            if p._data is not self.datas[i]:  # rebound by the user: build anew around the new array
                 return False
             s = states[p] if p in states else {}
             if len(s) != len(self.state):
@@ -297,9 +297,9 @@ class Optimizer:
                     f"{name}: can only optimise Tensors (Parameters), but {label} of group {index} is a "
                     f"{type(p).__name__}"
                 )
-            if p.data.dtype.kind != "f":
+            if p._data.dtype.kind != "f":
                 raise DTypeError(
-                    f"{name}: {label} of group {index} has dtype {p.data.dtype}; only floating-point parameters "
+                    f"{name}: {label} of group {index} has dtype {p._data.dtype}; only floating-point parameters "
                     "can be optimised (convert it with .float())"
                 )
             if not p.is_leaf:
@@ -348,17 +348,17 @@ class Optimizer:
             for p in params:
                 if p.grad is None:
                     continue
-                self.update(p.data, self._grad(p), self.state[p], options)
+                self.update(p._data, self._grad(p), self.state[p], options)
         return loss
 
     def _grad(self, p):
         """``p``'s gradient as an array of its dtype, checked against its shape."""
-        g = p.grad.data if isinstance(p.grad, Tensor) else np.asarray(p.grad)
-        if g.shape != p.data.shape:
+        g = p.grad._data if isinstance(p.grad, Tensor) else np.asarray(p.grad)
+        if g.shape != p._data.shape:
             raise ShapeError(
-                f"{type(self).__name__}.step: a parameter of shape {p.data.shape} has a gradient of shape {g.shape}"
+                f"{type(self).__name__}.step: a parameter of shape {p._data.shape} has a gradient of shape {g.shape}"
             )
-        return g if g.dtype == p.data.dtype else g.astype(p.data.dtype)
+        return g if g.dtype == p._data.dtype else g.astype(p._data.dtype)
 
     def _flat_step(self, index, params, options):
         """One ``update`` over a whole parameter group, on flat buffers; False where it does not apply.
@@ -381,7 +381,7 @@ class Optimizer:
         flat = self._flat.get(index)
         if flat is False:
             return False
-        if flat is None and sum(p.data.size for p in params) > _FLAT_MEAN_SIZE * len(params):
+        if flat is None and sum(p._data.size for p in params) > _FLAT_MEAN_SIZE * len(params):
             self._flat[index] = False  # large parameters: the update is bound by memory, not by calls
             return False
         for p in params:
@@ -412,7 +412,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 else:
-                    p.grad.data[...] = 0
+                    p.grad._data[...] = 0
 
     # ---- state dicts -------------------------------------------------------------------------
 
@@ -480,7 +480,7 @@ class Optimizer:
             own = {}
             for k, v in values.items():
                 if isinstance(v, Tensor):
-                    v = v.data
+                    v = v._data
                 if k == "step":
                     a = np.asarray(v)
                     if a.size != 1 or a.dtype.kind not in "iuf" or not np.isfinite(a).all():
@@ -490,13 +490,13 @@ class Optimizer:
                 elif not isinstance(v, np.ndarray | bool | int | float | str | type(None) | np.generic):
                     problems.append(f"state[{key!s:.40}][{k!r:.40}] is a {type(v).__name__}, not an array or a number")
                 elif isinstance(v, np.ndarray):
-                    if v.shape != p.data.shape:
+                    if v.shape != p._data.shape:
                         problems.append(
-                            f"state[{key!s:.40}][{k!r:.40}] has shape {v.shape}, the parameter {p.data.shape}"
+                            f"state[{key!s:.40}][{k!r:.40}] has shape {v.shape}, the parameter {p._data.shape}"
                         )
                         continue
                     # a copy, on the parameter's device, of its dtype and memory order, on a cache line
-                    own[k] = aligned_like(p.data, v)
+                    own[k] = aligned_like(p._data, v)
                 else:
                     own[k] = copy.deepcopy(v)
             state[p] = own

@@ -48,7 +48,7 @@ class _Encoder:
             self.arrays[key] = np.ascontiguousarray(obj)
             return {"__tensor__": key}
         if hasattr(obj, "data") and isinstance(getattr(obj, "data", None), np.ndarray):  # a Tensor
-            return self(obj.data, key)
+            return self(obj._data, key)
         if isinstance(obj, np.generic):
             return self(obj.item(), key)
         if isinstance(obj, int):

@@ -45,7 +45,7 @@ def _declared(loss, attr, valid):
 
 
 def _numpy(x):
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
+    return x._data if isinstance(x, Tensor) else np.asarray(x)
 
 
 def _modes(model):
@@ -166,7 +166,7 @@ class Trainer:
                 target = target.reshape(-1)  # a column of class indices
             index_shape = output.shape[:1] + output.shape[2:] if output.ndim > 1 else ()
             if target.dtype.kind == "f" and target.shape == index_shape:  # floats in the place of class indices
-                target = Tensor._wrap(FL._class_indices(_loss_name(self.loss), target.data))  # 1.0 -> 1; 0.7 fails
+                target = Tensor._wrap(FL._class_indices(_loss_name(self.loss), target._data))  # 1.0 -> 1; 0.7 fails
             return target
         if target.shape != output.shape and target.size == output.size:
             target = target.reshape(output.shape)
@@ -191,7 +191,7 @@ class Trainer:
         loss = self.compute_loss(output, y)
         loss.backward()
         self.optimizer.step()
-        return {"loss": loss.item(), "y_pred": output.data, "y_true": _numpy(y)}
+        return {"loss": loss.item(), "y_pred": output._data, "y_true": _numpy(y)}
 
     # ---- metrics -----------------------------------------------------------------------------
 
@@ -270,11 +270,11 @@ class Trainer:
                 for batch in loader:
                     x, y = self._split(batch, "evaluation")
                     output = self.model(x)
-                    k = len(output.data)
+                    k = len(output._data)
                     total += self.compute_loss(output, y).item() * k
                     n += k
                     if self.metrics:
-                        outputs.append(output.data)
+                        outputs.append(output._data)
                         targets.append(_numpy(y))
         finally:
             _restore_modes(modes)
@@ -300,7 +300,7 @@ class Trainer:
             with no_grad():
                 for batch in loader:
                     x = batch[0] if isinstance(batch, tuple | list) else batch
-                    outputs.append(np.array(self.model(x).data, copy=True))
+                    outputs.append(np.array(self.model(x)._data, copy=True))
         finally:
             _restore_modes(modes)
         if not outputs:
