@@ -44,7 +44,7 @@ def test_parameter_arrays_refuse_what_numpy_refuses():
 def test_parameters_made_in_a_row_share_one_stretch_of_memory():
     cr.manual_seed(0)
     model = nn.Sequential(nn.Linear(5, 3), nn.ReLU(), nn.Linear(3, 2), nn.LayerNorm(2))
-    arrays = [p.data for p in model.parameters()]
+    arrays = [p.numpy() for p in model.parameters()]
     flat, offsets = joint_memory(arrays)
     assert flat.dtype == np.float32 and offsets[0] == 0
     for a, o in zip(arrays, offsets):
@@ -52,7 +52,7 @@ def test_parameters_made_in_a_row_share_one_stretch_of_memory():
         assert np.shares_memory(piece, a) and np.array_equal(piece, a)
         assert _on_a_cache_line(a)
     flat[offsets[1]] = 7.0  # it is the parameters' own memory
-    assert model[0].bias.data[0] == 7.0
+    assert model[0].bias.numpy()[0] == 7.0
     # between two parameters lies only the padding to the next cache line, and it holds zeros
     used = np.zeros(flat.size, bool)
     for a, o in zip(arrays, offsets):
@@ -77,12 +77,12 @@ def test_arrays_that_do_not_lie_in_a_row_have_no_joint_memory():
 def test_a_parameter_made_from_data_copies_it_into_parameter_memory():
     data = np.asfortranarray(np.arange(12, dtype=np.float32).reshape(3, 4))
     p = nn.Parameter(data)
-    assert p.data is not data and np.array_equal(p.data, data) and memory_order(p.data) == "F"
-    assert _on_a_cache_line(p.data)
+    assert p.numpy() is not data and np.array_equal(p.numpy(), data) and memory_order(p.numpy()) == "F"
+    assert _on_a_cache_line(p.numpy())
     shared = nn.Parameter(cr.tensor(data))  # a Tensor's array is shared, as in PyTorch
     t = cr.tensor(data)
-    assert nn.Parameter(t).data is t.data and shared.data.dtype == np.float32
-    assert nn.Parameter.empty((2, 3), matmul_weight=True).data.flags.f_contiguous
+    assert nn.Parameter(t).numpy() is t.numpy() and shared.numpy().dtype == np.float32
+    assert nn.Parameter.empty((2, 3), matmul_weight=True).numpy().flags.f_contiguous
     assert nn.Parameter.empty(4, np.float64).dtype == np.float64
 
 

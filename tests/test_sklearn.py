@@ -124,7 +124,7 @@ def test_other_optimizers_and_activations(iris, optimizer):
     [
         ({"activation": "nope"}, "activation 'nope' is not known.*valid names"),
         ({"activation": "linear"}, "'linear' is not an activation"),
-        ({"activation": "mse"}, "'mse' is not an activation.*valid names: elu, gelu, identity"),
+        ({"activation": "mse"}, "'mse' is not an activation.*valid names: elu, gelu, hardtanh, identity"),
         ({"activation": "sequential"}, "'sequential' is not an activation"),
         ({"activation": cr.nn.ReLU()}, "activation must be a registered activation name or a Module class"),
         ({"optimizer": "nope"}, "optimizer 'nope' is not known.*valid names"),

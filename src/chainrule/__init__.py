@@ -10,26 +10,57 @@
     (-4.0, -4.0, 3.0)
 """
 
-from . import autograd, data, errors, functional, io, metrics, nn, optim, registry, train
+from . import (
+    accelerator,
+    autograd,
+    backends,
+    cuda,
+    data,
+    errors,
+    functional,
+    io,
+    metrics,
+    nn,
+    optim,
+    registry,
+    return_types,
+    train,
+    utils,
+)
 from .autograd import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import no_grad as inference_mode
 from .backend import get_num_threads, set_num_threads
 from .creation import (
+    Generator,
     arange,
+    as_tensor,
     default_generator,
+    empty,
+    empty_like,
     eye,
+    from_numpy,
     full,
+    full_like,
+    linspace,
+    logspace,
     manual_seed,
     ones,
     ones_like,
     rand,
+    rand_like,
     randint,
     randn,
+    randn_like,
+    randperm,
     tensor,
     zeros,
     zeros_like,
 )
+from .device import device, get_default_device, set_default_device
 from .functional import (
     abs,
+    amax,
+    amin,
     argmax,
     argmin,
     broadcast_to,
@@ -41,6 +72,7 @@ from .functional import (
     expand,
     flatten,
     gelu,
+    is_tensor,
     leaky_relu,
     log,
     log_softmax,
@@ -51,6 +83,7 @@ from .functional import (
     mean,
     min,
     minimum,
+    numel,
     pad,
     permute,
     relu,
@@ -68,12 +101,14 @@ from .functional import (
     swapaxes,
     tanh,
     transpose,
+    unbind,
     unsqueeze,
     var,
     where,
 )
 from .io import load, load_state, save, save_state
 from .tensor import (
+    DTYPE_ALIASES,
     Tensor,
     bool_,
     float16,
@@ -88,9 +123,25 @@ from .tensor import (
 
 __version__ = "0.1.0"
 
+# PyTorch's short dtype names: cr.float, cr.double, cr.half, cr.long, cr.int, cr.short, cr.bool
+globals().update(DTYPE_ALIASES)
+
+
+def get_default_dtype():
+    """The dtype of new floating-point tensors: float32."""
+    from .tensor import default_float
+
+    return default_float
+
 # The Tensor methods that are composites live in chainrule.functional, above tensor.py; they are
 # attached here, the one place that sees both, so that tensor.py imports nothing above it.
-COMPOSITE_METHODS = ("var", "std", "argmax", "argmin", "flatten", "swapaxes", "squeeze", "unsqueeze", "expand", "split")
+COMPOSITE_METHODS = ("var", "std", "flatten", "swapaxes", "squeeze", "unsqueeze", "expand", "split", "unbind")
+COMPOSITE_METHODS += tuple(n for n in functional.math.TENSOR_METHODS if n not in vars(Tensor))
 for _name in COMPOSITE_METHODS:
     setattr(Tensor, _name, getattr(functional, _name))
 del _name
+
+# the math functions at the top level too (cr.sin, cr.eq, cr.mm, ...), as torch has them; imported last, since
+# some of them (all, any, round) shadow Python's own names in this module
+from .functional.math import *  # noqa: E402, F403
+from .functional.math import norm  # noqa: E402  (functional.norm is also a submodule's name)

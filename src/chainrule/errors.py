@@ -67,3 +67,7 @@ class DataError(ChainruleError, ValueError):
 
 class TrainingError(ChainruleError, RuntimeError):
     """Training cannot go on (a nan loss, a checkpoint that does not fit the run)."""
+
+
+class DeviceError(ChainruleError, RuntimeError):
+    """A device was asked for that chainrule cannot use here (no CuPy, no GPU); the message says what is missing."""

@@ -27,15 +27,47 @@ def set_default_generator(generator):
     _default_rng = generator
 
 
+class Generator:
+    """PyTorch's ``torch.Generator``: a source of random numbers of its own, to pass as ``generator=``
+    (``cr.Generator().manual_seed(42)``). It holds a ``numpy.random.Generator``; either kind is accepted."""
+
+    def __init__(self, device="cpu"):
+        self.manual_seed(int(np.random.SeedSequence().entropy % 2**63))
+
+    def manual_seed(self, seed):
+        """Reseed; returns the generator, as PyTorch's does."""
+        self._seed = int(seed)
+        self.numpy = np.random.default_rng(self._seed)
+        return self
+
+    def seed(self):
+        """Reseed from fresh entropy; returns the new seed."""
+        self.__init__()
+        return self._seed
+
+    def initial_seed(self):
+        return self._seed
+
+    def get_state(self):
+        """The state of the underlying bit generator (a plain dict)."""
+        return self.numpy.bit_generator.state
+
+    def set_state(self, state):
+        self.numpy.bit_generator.state = state
+        return self
+
+
 def rng(seed=None, generator=None):
     """The generator to draw from: ``generator``, else a new one from ``seed``, else the default.
 
     ``seed`` may itself be a ``numpy.random.Generator``.
     """
     if generator is not None:
-        return generator
+        return generator.numpy if isinstance(generator, Generator) else generator
     if isinstance(seed, np.random.Generator):
         return seed
+    if isinstance(seed, Generator):
+        return seed.numpy
     if seed is not None:
         return np.random.default_rng(seed)
     return _default_rng

@@ -6,7 +6,7 @@ The table below must name every registered module: a new layer that is not added
 """
 
 import copy
-import importlib
+import importlib.util
 import json
 import pathlib
 
@@ -99,7 +99,10 @@ RULES = {
 # further entries live in their own files (cases_*.py beside this one): each defines TABLE and RULES dicts
 # of the same form, using the helpers above (imported from this module, which is defined by then)
 for _path in sorted(pathlib.Path(__file__).parent.glob("cases_*.py")):
-    _extra = importlib.import_module(_path.stem)
+    # by path, under a name of this folder's: tests/ops has cases_*.py files of its own
+    _spec = importlib.util.spec_from_file_location(f"conformance_{_path.stem}", _path)
+    _extra = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(_extra)
     TABLE.update(_extra.TABLE)
     RULES.update(getattr(_extra, "RULES", {}))
 

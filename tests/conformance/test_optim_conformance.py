@@ -11,7 +11,10 @@ import chainrule as cr
 from chainrule import nn, registry
 
 OPTIMIZERS = {"sgd": {"lr": 0.1, "momentum": 0.9}, "adam": {"lr": 0.01}, "adamw": {"lr": 0.01},
-              "rmsprop": {"lr": 0.01, "momentum": 0.5}, "adagrad": {"lr": 0.1}}
+              "rmsprop": {"lr": 0.01, "momentum": 0.5}, "adagrad": {"lr": 0.1},
+              "adadelta": {"weight_decay": 0.01}, "adamax": {"lr": 0.01}, "nadam": {"lr": 0.01},
+              "radam": {"lr": 0.01, "decoupled_weight_decay": True, "weight_decay": 0.1}}  # fmt: skip
+# each scheduler's constructor arguments, or a function of the optimiser that gives them
 SCHEDULERS = {
     "step_lr": {"step_size": 3},
     "multi_step_lr": {"milestones": [2, 5]},
@@ -20,7 +23,20 @@ SCHEDULERS = {
     "linear_lr": {"total_iters": 4},
     "one_cycle_lr": {"max_lr": 0.1, "total_steps": 20},
     "reduce_lr_on_plateau": {"patience": 1},
+    "cosine_annealing_warm_restarts": {"T_0": 3, "T_mult": 2},
+    "cyclic_lr": {"base_lr": 0.01, "max_lr": 0.1, "step_size_up": 3, "mode": "triangular2"},
+    "polynomial_lr": {"total_iters": 6, "power": 2.0},
+    "sequential_lr": lambda opt: {
+        "schedulers": [cr.optim.lr_scheduler.LinearLR(opt, total_iters=3),
+                       cr.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=2)],
+        "milestones": [5],
+    },  # fmt: skip
 }
+
+
+def scheduler_kwargs(name, opt):
+    kwargs = SCHEDULERS[name]
+    return kwargs(opt) if callable(kwargs) else kwargs
 
 
 def test_every_registered_optimizer_and_scheduler_is_covered():
@@ -83,7 +99,7 @@ def test_scheduler_conformance(name):
     cls = registry.get(name, kind="scheduler")
     model, X, y = model_and_data()
     opt = cr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-    sched = cls(opt, **SCHEDULERS[name])
+    sched = cls(opt, **scheduler_kwargs(name, opt))
     config = sched.get_config()
     assert json.loads(json.dumps(config)) == config
     assert repr(sched).startswith(type(sched).__name__)

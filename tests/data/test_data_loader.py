@@ -1,4 +1,5 @@
-"""DataLoader and random_split: seeded per-epoch order, drop_last, len, collate_fn, one copy per batch."""
+"""DataLoader and random_split: seeded per-epoch order (with worker threads too), drop_last, len, collate_fn,
+one copy per batch."""
 
 import numpy as np
 import pytest
@@ -142,3 +143,60 @@ def test_random_split_errors():
         random_split(dataset(10), [5, 3])
     with pytest.raises(ArgumentError, match="add up to 10"):
         random_split(dataset(10), [0.5, 0.2])
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_resumed_epochs_are_the_same_with_worker_threads(num_workers):
+    a = DataLoader(dataset(30), batch_size=4, shuffle=True, seed=8)
+    orders = [order_of(a) for _ in range(3)]
+    b = DataLoader(dataset(30), batch_size=4, shuffle=True, num_workers=num_workers)
+    b.load_state_dict({"seed": 8, "epoch": 1})
+    np.testing.assert_array_equal(order_of(b), orders[1])
+    np.testing.assert_array_equal(order_of(b), orders[2])
+    assert b.state_dict() == {"seed": 8, "epoch": 3}
+
+
+def test_get_batch_runs_in_the_worker_threads():
+    import threading
+
+    class Gathering(Dataset):
+        def __init__(self):
+            self.X = np.arange(12, dtype=np.float32).reshape(6, 2)
+            self.threads = set()
+
+        def __len__(self):
+            return 6
+
+        def __getitem__(self, i):
+            raise AssertionError("the loader should use get_batch")
+
+        def get_batch(self, idx):
+            self.threads.add(threading.current_thread().name)
+            return (self.X[idx],)
+
+    ds = Gathering()
+    batches = list(DataLoader(ds, batch_size=4, num_workers=2))
+    np.testing.assert_array_equal(np.concatenate([b[0].numpy() for b in batches]), ds.X)
+    assert ds.threads and all(name.startswith("DataLoader worker") for name in ds.threads)
+
+
+def test_subset_of_a_dataset_without_get_batch_is_collated():
+    class Items(Dataset):
+        def __len__(self):
+            return 6
+
+        def __getitem__(self, i):
+            return {"x": np.full(2, i, dtype=np.float32), "y": i}
+
+    (sub,) = random_split(Items(), [6], seed=0)
+    batch = next(iter(DataLoader(sub, batch_size=6)))
+    np.testing.assert_array_equal(batch["y"].numpy(), sub.indices)
+    np.testing.assert_array_equal(batch["x"].numpy()[:, 0], sub.indices)
+    assert batch["x"].numpy().dtype == np.float32 and batch["y"].numpy().dtype == np.int64
+
+
+def test_batch_size_none_gives_samples_one_by_one():
+    loader = DataLoader(dataset(3), batch_size=None, shuffle=True, seed=2)
+    items = list(loader)
+    assert len(loader) == 3 and all(x.shape == (2,) and y.shape == () for x, y in items)
+    assert sorted(int(y.item()) for _, y in items) == [0, 1, 2]

@@ -36,17 +36,17 @@ def check_parity(layer, torch_layer, x, rule=T.linear):
 
     g = np.random.default_rng(99).standard_normal(out.shape).astype(np.float32)
     mag, (gx_mag,), param_mags = T.module_magnitudes(rule, torch_layer, [x], g)
-    T.assert_close(out.data, tout.detach().numpy(), mag, "forward")
+    T.assert_close(out.numpy(), tout.detach().numpy(), mag, "forward")
     out.backward(g)
     tout.backward(torch.from_numpy(g))
     assert xc.grad is not None and xc.grad.shape == xc.shape
-    T.assert_close(xc.grad.data, xt.grad.numpy(), gx_mag, "input gradient")
+    T.assert_close(xc.grad.numpy(), xt.grad.numpy(), gx_mag, "input gradient")
     tparams = dict(torch_layer.named_parameters())
     assert [n for n, _ in layer.named_parameters()] == list(tparams)
     for name, p in layer.named_parameters():
         assert p.grad is not None, name
         assert p.grad.dtype == np.float32
-        T.assert_close(p.grad.data, tparams[name].grad.numpy(), param_mags[name], name)
+        T.assert_close(p.grad.numpy(), tparams[name].grad.numpy(), param_mags[name], name)
     return out
 
 
@@ -113,7 +113,7 @@ def test_dropout_eval_is_identity():
     layer = nn.Dropout(0.5).eval()
     x = _x(10, 10)
     out = layer(cr.tensor(x))
-    np.testing.assert_array_equal(out.data, x)
+    np.testing.assert_array_equal(out.numpy(), x)
     check_parity(nn.Dropout(0.7).eval(), torch.nn.Dropout(0.7).eval(), x)
 
 
@@ -121,7 +121,7 @@ def test_dropout_eval_is_identity():
 def test_dropout_train_statistics(p):
     n = 200_000
     x = np.ones(n, dtype=np.float32)
-    out = nn.Dropout(p, seed=1)(cr.tensor(x)).data
+    out = nn.Dropout(p, seed=1)(cr.tensor(x)).numpy()
     zero = out == 0
     # fraction zeroed ~ p: the standard error is sqrt(p(1-p)/n) < 0.0012
     assert abs(zero.mean() - p) < 0.006
@@ -135,16 +135,16 @@ def test_dropout_scales_survivors_of_any_input_and_gradient():
     x = _x(50, 40)
     xc = cr.tensor(x, requires_grad=True)
     out = nn.Dropout(p, seed=3)(xc)
-    keep = out.data != 0
-    np.testing.assert_allclose(out.data[keep], x[keep] / (1 - p), rtol=1e-6)
+    keep = out.numpy() != 0
+    np.testing.assert_allclose(out.numpy()[keep], x[keep] / (1 - p), rtol=1e-6)
     out.sum().backward()
-    np.testing.assert_allclose(xc.grad.data, keep / (1 - p), rtol=1e-6)
+    np.testing.assert_allclose(xc.grad.numpy(), keep / (1 - p), rtol=1e-6)
 
 
 def test_dropout_p_zero_and_one():
     x = _x(4, 5)
-    np.testing.assert_array_equal(nn.Dropout(0.0)(cr.tensor(x)).data, x)
-    out = nn.Dropout(1.0)(cr.tensor(x)).data
+    np.testing.assert_array_equal(nn.Dropout(0.0)(cr.tensor(x)).numpy(), x)
+    out = nn.Dropout(1.0)(cr.tensor(x)).numpy()
     assert out.shape == x.shape and not out.any()
 
 
@@ -158,25 +158,25 @@ def test_dropout_invalid_p():
 def test_dropout_seeded_masks_reproducible():
     x = cr.tensor(np.ones((30, 30), dtype=np.float32))
     a, b = nn.Dropout(0.5, seed=7), nn.Dropout(0.5, seed=7)
-    first_a, first_b = a(x).data, b(x).data
+    first_a, first_b = a(x).numpy(), b(x).numpy()
     np.testing.assert_array_equal(first_a, first_b)
-    second_a = a(x).data
+    second_a = a(x).numpy()
     assert not np.array_equal(first_a, second_a)  # the layer's generator moves on
-    np.testing.assert_array_equal(second_a, b(x).data)
-    assert not np.array_equal(first_a, nn.Dropout(0.5, seed=8)(x).data)
+    np.testing.assert_array_equal(second_a, b(x).numpy())
+    assert not np.array_equal(first_a, nn.Dropout(0.5, seed=8)(x).numpy())
 
 
 def test_dropout_masks_reproducible_with_manual_seed():
     x = cr.tensor(np.ones((30, 30), dtype=np.float32))
     cr.manual_seed(123)
-    first = [nn.Dropout(0.5)(x).data for _ in range(2)]
+    first = [nn.Dropout(0.5)(x).numpy() for _ in range(2)]
     cr.manual_seed(123)
-    again = [nn.Dropout(0.5)(x).data for _ in range(2)]
+    again = [nn.Dropout(0.5)(x).numpy() for _ in range(2)]
     for u, v in zip(first, again):
         np.testing.assert_array_equal(u, v)
     assert not np.array_equal(first[0], first[1])
     cr.manual_seed(124)
-    assert not np.array_equal(first[0], nn.Dropout(0.5)(x).data)
+    assert not np.array_equal(first[0], nn.Dropout(0.5)(x).numpy())
 
 
 # ---- activations ------------------------------------------------------------------------------------------------
@@ -221,10 +221,10 @@ def test_step_matches_heaviside_with_zero_gradient():
     xc = cr.tensor(x, requires_grad=True)
     out = nn.Step()(xc)
     expected = torch.heaviside(torch.tensor(x), torch.tensor(1.0)).numpy()
-    np.testing.assert_array_equal(out.data, expected)
+    np.testing.assert_array_equal(out.numpy(), expected)
     assert out.dtype == np.float32
     out.backward(np.ones_like(x))
-    assert xc.grad is not None and not xc.grad.data.any()
+    assert xc.grad is not None and not xc.grad.numpy().any()
 
 
 def test_activation_modules_have_no_parameters():
@@ -280,23 +280,23 @@ def test_uniform_():
     t = _empty((400, 500))
     out = nn.init.uniform_(t, -2.0, 3.0, seed=0)
     assert out is t
-    _check_uniform(t.data, -2.0, 3.0)
-    _check_uniform(nn.init.uniform_(_empty((400, 500)), seed=1).data, 0.0, 1.0)
+    _check_uniform(t.numpy(), -2.0, 3.0)
+    _check_uniform(nn.init.uniform_(_empty((400, 500)), seed=1).numpy(), 0.0, 1.0)
 
 
 def test_normal_():
     t = _empty((400, 500))
     assert nn.init.normal_(t, 1.5, 0.5, seed=0) is t
-    _check_normal(t.data, 1.5, 0.5)
-    _check_normal(nn.init.normal_(_empty((400, 500)), seed=1).data, 0.0, 1.0)
+    _check_normal(t.numpy(), 1.5, 0.5)
+    _check_normal(nn.init.normal_(_empty((400, 500)), seed=1).numpy(), 0.0, 1.0)
 
 
 def test_constant_zeros_ones():
     t = _empty((3, 4))
     assert nn.init.constant_(t, 0.3) is t
-    np.testing.assert_array_equal(t.data, np.full((3, 4), 0.3, dtype=np.float32))
-    assert nn.init.zeros_(t) is t and not t.data.any()
-    assert nn.init.ones_(t) is t and (t.data == 1).all()
+    np.testing.assert_array_equal(t.numpy(), np.full((3, 4), 0.3, dtype=np.float32))
+    assert nn.init.zeros_(t) is t and not t.numpy().any()
+    assert nn.init.ones_(t) is t and (t.numpy() == 1).all()
     assert t.dtype == np.float32
 
 
@@ -312,9 +312,9 @@ def test_xavier_uniform_(shape, gain):
     fan_in, fan_out = _torch_fans(shape)
     a = gain * math.sqrt(6.0 / (fan_in + fan_out))
     t = nn.init.xavier_uniform_(_empty(shape), gain=gain, seed=0)
-    _check_uniform(t.data, -a, a)
+    _check_uniform(t.numpy(), -a, a)
     ref = torch.nn.init.xavier_uniform_(torch.empty(shape), gain=gain).numpy()
-    np.testing.assert_allclose(t.data.std(), ref.std(), rtol=0.02)
+    np.testing.assert_allclose(t.numpy().std(), ref.std(), rtol=0.02)
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
@@ -323,9 +323,9 @@ def test_xavier_normal_(shape, gain):
     fan_in, fan_out = _torch_fans(shape)
     std = gain * math.sqrt(2.0 / (fan_in + fan_out))
     t = nn.init.xavier_normal_(_empty(shape), gain=gain, seed=0)
-    _check_normal(t.data, 0.0, std)
+    _check_normal(t.numpy(), 0.0, std)
     ref = torch.nn.init.xavier_normal_(torch.empty(shape), gain=gain).numpy()
-    np.testing.assert_allclose(t.data.std(), ref.std(), rtol=0.03)
+    np.testing.assert_allclose(t.numpy().std(), ref.std(), rtol=0.03)
 
 
 KAIMING = [
@@ -354,11 +354,11 @@ def _kaiming_std(shape, kw):
 def test_kaiming_uniform_(shape, kw):
     bound = math.sqrt(3.0) * _kaiming_std(shape, kw)
     t = nn.init.kaiming_uniform_(_empty(shape), seed=0, **kw)
-    _check_uniform(t.data, -bound, bound)
+    _check_uniform(t.numpy(), -bound, bound)
     torch.manual_seed(0)
     ref = torch.nn.init.kaiming_uniform_(torch.empty(shape), **kw).numpy()
-    np.testing.assert_allclose(np.abs(t.data).max(), np.abs(ref).max(), rtol=0.002)
-    np.testing.assert_allclose(t.data.std(), ref.std(), rtol=0.02)
+    np.testing.assert_allclose(np.abs(t.numpy()).max(), np.abs(ref).max(), rtol=0.002)
+    np.testing.assert_allclose(t.numpy().std(), ref.std(), rtol=0.02)
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
@@ -366,10 +366,10 @@ def test_kaiming_uniform_(shape, kw):
 def test_kaiming_normal_(shape, kw):
     std = _kaiming_std(shape, kw)
     t = nn.init.kaiming_normal_(_empty(shape), seed=0, **kw)
-    _check_normal(t.data, 0.0, std)
+    _check_normal(t.numpy(), 0.0, std)
     torch.manual_seed(0)
     ref = torch.nn.init.kaiming_normal_(torch.empty(shape), **kw).numpy()
-    np.testing.assert_allclose(t.data.std(), ref.std(), rtol=0.03)
+    np.testing.assert_allclose(t.numpy().std(), ref.std(), rtol=0.03)
 
 
 def test_kaiming_bad_mode():
@@ -432,19 +432,19 @@ def test_calculate_gain_unknown():
     ids=lambda f: f.__name__,
 )
 def test_seed_and_generator_reproducible(fn):
-    a = fn(_empty((20, 30)), seed=5).data.copy()
-    b = fn(_empty((20, 30)), seed=5).data.copy()
-    c = fn(_empty((20, 30)), generator=np.random.default_rng(5)).data.copy()
-    d = fn(_empty((20, 30)), seed=6).data.copy()
+    a = fn(_empty((20, 30)), seed=5).numpy().copy()
+    b = fn(_empty((20, 30)), seed=5).numpy().copy()
+    c = fn(_empty((20, 30)), generator=np.random.default_rng(5)).numpy().copy()
+    d = fn(_empty((20, 30)), seed=6).numpy().copy()
     assert a.tobytes() == b.tobytes() == c.tobytes()
     assert not np.array_equal(a, d)
     g = np.random.default_rng(0)
-    e, f = fn(_empty((20, 30)), generator=g).data.copy(), fn(_empty((20, 30)), generator=g).data.copy()
+    e, f = fn(_empty((20, 30)), generator=g).numpy().copy(), fn(_empty((20, 30)), generator=g).numpy().copy()
     assert not np.array_equal(e, f)  # a generator moves on
     cr.manual_seed(11)
-    h = fn(_empty((20, 30))).data.copy()
+    h = fn(_empty((20, 30))).numpy().copy()
     cr.manual_seed(11)
-    assert h.tobytes() == fn(_empty((20, 30))).data.tobytes()
+    assert h.tobytes() == fn(_empty((20, 30))).numpy().tobytes()
 
 
 def _model():
@@ -478,11 +478,11 @@ def test_linear_default_init_matches_torch(in_features, out_features):
     cr.manual_seed(0)
     layer = nn.Linear(in_features, out_features)
     bound = 1 / math.sqrt(in_features)
-    _check_uniform(layer.weight.data, -bound, bound)
-    b = layer.bias.data
+    _check_uniform(layer.weight.numpy(), -bound, bound)
+    b = layer.bias.numpy()
     assert np.abs(b).max() <= bound and np.abs(b).max() > 0.9 * bound
     torch.manual_seed(0)
     ref = torch.nn.Linear(in_features, out_features)
-    np.testing.assert_allclose(np.abs(layer.weight.data).max(), ref.weight.abs().max().item(), rtol=0.002)
-    np.testing.assert_allclose(layer.weight.data.std(), ref.weight.std().item(), rtol=0.02)
+    np.testing.assert_allclose(np.abs(layer.weight.numpy()).max(), ref.weight.abs().max().item(), rtol=0.002)
+    np.testing.assert_allclose(layer.weight.numpy().std(), ref.weight.std().item(), rtol=0.02)
     assert ref.bias.abs().max().item() <= bound

@@ -7,8 +7,8 @@ import chainrule as cr
 from chainrule import nn, registry
 from chainrule.errors import ArgumentError, UnknownNameError
 
-ACTIVATIONS = ["elu", "gelu", "identity", "leaky_relu", "log_softmax", "relu", "sigmoid", "silu", "softmax",
-               "softplus", "step", "tanh"]
+ACTIVATIONS = ["elu", "gelu", "hardtanh", "identity", "leaky_relu", "log_softmax", "mish", "prelu", "relu", "relu6",
+               "sigmoid", "silu", "softmax", "softplus", "step", "tanh"]
 
 
 def test_layers_order_and_state_dict_keys_are_torch_sequential_ones():
@@ -40,7 +40,8 @@ def test_every_registered_activation_and_only_those():
 
 @pytest.mark.parametrize("name", ["linear", "mse", "sequential", "cross_entropy", "dropout", "conv2d"])
 def test_registered_modules_that_are_not_activations_are_refused(name):
-    with pytest.raises(UnknownNameError, match=f"'{name}' is not an activation.*valid names: elu, gelu, identity"):
+    expected = f"'{name}' is not an activation.*valid names: elu, gelu, hardtanh, identity"
+    with pytest.raises(UnknownNameError, match=expected):
         nn.mlp(3, [4], 2, activation=name)
 
 

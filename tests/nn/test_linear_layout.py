@@ -30,7 +30,7 @@ def _data(n=16, features=300, seed=0):
 def test_training_keeps_the_layout_and_matches_pytorch(hidden):
     cr.manual_seed(0)
     model = nn.Sequential(nn.Linear(300, hidden), nn.ReLU(), nn.Linear(hidden, 3))
-    assert all(column_major(m.weight.data) for m in (model[0], model[2]))
+    assert all(column_major(m.weight.numpy()) for m in (model[0], model[2]))
     assert model[0].weight.shape == (hidden, 300)
     tmodel = torch.nn.Sequential(torch.nn.Linear(300, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 3))
     tmodel.load_state_dict({k: torch.tensor(v) for k, v in model.state_dict().items()})
@@ -57,14 +57,14 @@ def test_training_keeps_the_layout_and_matches_pytorch(hidden):
             params[k] = params[k] + 0.1 * buffers[k]
         opt.zero_grad()
         nn.CrossEntropyLoss()(model(cr.tensor(xb)), cr.tensor(yb)).backward()
-        assert column_major(model[0].weight.grad.data)
+        assert column_major(model[0].weight.grad.numpy())
         opt.step()
         topt.zero_grad()
         torch.nn.CrossEntropyLoss()(tmodel(torch.tensor(xb)), torch.tensor(yb)).backward()
         topt.step()
     assert (0 in opt._flat and opt._flat[0] is not False) == (hidden == 4)  # both paths are exercised
     for m in (model[0], model[2]):
-        assert column_major(m.weight.data)
+        assert column_major(m.weight.numpy())
         assert column_major(opt.state[m.weight]["momentum_buffer"])
     for k, v in model.state_dict().items():
         T.assert_close(v, tmodel.state_dict()[k], params[k], k)
@@ -83,13 +83,13 @@ def test_linear_gives_the_same_with_either_weight_order(dtype, shape, out):
     for order in ("C", "F"):
         cx, cb = (cr.tensor(a, dtype=dtype, requires_grad=True) for a in (x, b))
         cw = cr.tensor(np.array(w, order=order), dtype=dtype, requires_grad=True)
-        assert column_major(cw.data) == (order == "F")
+        assert column_major(cw.numpy()) == (order == "F")
         got = F.linear(cx, cw, cb)
-        T.assert_close(got.data, want, mag, f"forward, weight in {order} order")
+        T.assert_close(got.numpy(), want, mag, f"forward, weight in {order} order")
         (got * cr.tensor(upstream, dtype=dtype)).sum().backward()
-        assert cw.grad.dtype == dtype and column_major(cw.grad.data) == (order == "F")
+        assert cw.grad.dtype == dtype and column_major(cw.grad.numpy()) == (order == "F")
         for name, c, t, m in zip("xwb", (cx, cw, cb), (tx, tw, tb), grad_mags):
-            T.assert_close(c.grad.data, t.grad, m, f"gradient of {name}, weight in {order} order")
+            T.assert_close(c.grad.numpy(), t.grad, m, f"gradient of {name}, weight in {order} order")
 
 
 def test_loads_and_saves_keep_the_values_and_the_layout(tmp_path):
@@ -99,16 +99,16 @@ def test_loads_and_saves_keep_the_values_and_the_layout(tmp_path):
     model.load_state_dict(state)
     for k, v in model.state_dict().items():
         np.testing.assert_array_equal(v, state[k])
-    assert column_major(model[0].weight.data)
+    assert column_major(model[0].weight.numpy())
 
     path = tmp_path / "m.crm"
     cr.save(model, path)
     for k, v in load_file(path).items():  # the file holds the values in PyTorch's (row-major) order
         np.testing.assert_array_equal(v, state[k])
     loaded = cr.load(path)
-    assert column_major(loaded[0].weight.data)
+    assert column_major(loaded[0].weight.numpy())
     x = cr.tensor(r.standard_normal((3, 6)).astype(np.float32))
-    np.testing.assert_array_equal(loaded(x).data, model(x).data)
+    np.testing.assert_array_equal(loaded(x).numpy(), model(x).numpy())
 
 
 def test_optimizer_state_loads_in_the_parameters_order():
@@ -128,8 +128,8 @@ def test_optimizer_state_loads_in_the_parameters_order():
 def test_a_gradient_that_arrives_as_a_view_is_copied_in_its_leafs_order():
     w = nn.Parameter(np.asfortranarray(np.ones((3, 4), np.float32)))
     (w.T * 2.0).sum().backward()  # the transpose's backward hands back a view
-    assert column_major(w.grad.data)
-    np.testing.assert_array_equal(w.grad.data, 2.0)
+    assert column_major(w.grad.numpy())
+    np.testing.assert_array_equal(w.grad.numpy(), 2.0)
 
 
 @pytest.mark.parametrize("shape", [(4, 5), (2, 3, 5), (5,)])
@@ -138,7 +138,7 @@ def test_linear_gradcheck_with_a_column_major_weight(shape):
     x = cr.tensor(r.standard_normal(shape), dtype=np.float64, requires_grad=True)
     w = cr.tensor(np.asfortranarray(r.standard_normal((3, 5))), dtype=np.float64, requires_grad=True)
     b = cr.tensor(r.standard_normal(3), dtype=np.float64, requires_grad=True)
-    assert column_major(w.data)
+    assert column_major(w.numpy())
     assert gradcheck(F.linear, (x, w, b))
 
 
@@ -151,12 +151,12 @@ def _on_a_cache_line(a):
 @pytest.mark.parametrize("hidden", [4, 20000])  # flat optimiser buffers, and parameters one by one
 def test_weights_and_optimiser_state_start_on_a_cache_line(name, kwargs, hidden):
     model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(8, hidden), nn.ReLU(), nn.Linear(hidden, 2))
-    assert _on_a_cache_line(model[0].weight.data) and _on_a_cache_line(model[2].weight.data)
+    assert _on_a_cache_line(model[0].weight.numpy()) and _on_a_cache_line(model[2].weight.numpy())
     opt = getattr(optim, name)(model.parameters(), lr=0.01, **kwargs)
     model(cr.tensor(np.ones((3, 1, 4, 4), np.float32))).sum().backward()
     opt.step()
     for p in (model[0].weight, model[2].weight, model[4].weight):
-        assert _on_a_cache_line(p.data) or hidden == 4  # small groups share one flat buffer, which is aligned
+        assert _on_a_cache_line(p.numpy()) or hidden == 4  # small groups share one flat buffer, which is aligned
         for v in opt.state[p].values():
             if isinstance(v, np.ndarray):
                 assert v.shape == p.shape and (hidden == 4 or _on_a_cache_line(v))
@@ -195,9 +195,9 @@ def test_linear_is_one_product_for_every_batch(batch, order):
     w = np.array(r.standard_normal((400, 300)), np.float32, order=order)
     b = r.standard_normal(400).astype(np.float32)
     want = x @ w.T + b
-    np.testing.assert_array_equal(F.linear(cr.tensor(x, requires_grad=True), cr.tensor(w), cr.tensor(b)).data, want)
+    np.testing.assert_array_equal(F.linear(cr.tensor(x, requires_grad=True), cr.tensor(w), cr.tensor(b)).numpy(), want)
     with cr.no_grad():
-        np.testing.assert_array_equal(F.linear(cr.tensor(x), cr.tensor(w), cr.tensor(b)).data, want)
+        np.testing.assert_array_equal(F.linear(cr.tensor(x), cr.tensor(w), cr.tensor(b)).numpy(), want)
 
 
 def _mlp():
@@ -218,9 +218,9 @@ def test_an_mlp_row_gives_the_same_output_alone_and_in_its_batch(batch, grad):
     def run(rows):
         t = cr.tensor(rows, requires_grad=grad)
         if grad:
-            return model(t).data
+            return model(t).numpy()
         with cr.no_grad():
-            return model(t).data
+            return model(t).numpy()
 
     full = run(x)
     bounding = torch.nn.Sequential(torch.nn.Linear(300, 400), torch.nn.Identity(), torch.nn.Linear(400, 3))

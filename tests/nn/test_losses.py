@@ -197,7 +197,7 @@ def test_parity_with_torch(case):
 
     g = np.random.default_rng(7).standard_normal(out.shape).astype(np.float32)
     mag, grad_mags = T.loss_magnitudes(case.fn, arrays, case.kwargs, g)
-    T.assert_close(out.data, tout.detach().numpy(), mag, "forward")
+    T.assert_close(out.numpy(), tout.detach().numpy(), mag, "forward")
     out.backward(g)
     tout.backward(torch.tensor(g))
     for i, (x, t) in enumerate(zip(xs, ts)):
@@ -205,7 +205,7 @@ def test_parity_with_torch(case):
             assert x.grad is None
             continue
         assert x.grad.shape == x.shape and x.grad.dtype == cr.float32
-        T.assert_close(x.grad.data, t.grad.numpy(), grad_mags[i], f"gradient {i}")
+        T.assert_close(x.grad.numpy(), t.grad.numpy(), grad_mags[i], f"gradient {i}")
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.name.endswith("-mean")], ids=repr)
@@ -219,7 +219,7 @@ def test_numpy_targets_and_weights_match_tensors(case):
     as_arrays = fn(cr.tensor(arrays[0]), raw_target, **kwargs)
     assert as_arrays.dtype == cr.float32
     mag, _ = T.loss_magnitudes(case.fn, arrays, case.kwargs, None)  # float64 targets may round the loss differently
-    T.assert_close(as_arrays.data, as_tensors.data, mag, "forward")
+    T.assert_close(as_arrays.numpy(), as_tensors.numpy(), mag, "forward")
 
 
 # ---- gradcheck in float64 --------------------------------------------------------------------------
@@ -263,11 +263,11 @@ def test_all_targets_ignored(fn, options, reduction):
         out.sum().backward()
     tout = getattr(TF, fn)(t, torch.tensor(y), **_kwargs(kw, torch.tensor))
     tout.sum().backward()
-    np.testing.assert_array_equal(out.data, tout.detach().numpy())  # nan == nan here
+    np.testing.assert_array_equal(out.numpy(), tout.detach().numpy())  # nan == nan here
     if reduction == "mean":
         assert np.isnan(out.item())
-    np.testing.assert_array_equal(a.grad.data, t.grad.numpy())
-    assert not a.grad.data.any()
+    np.testing.assert_array_equal(a.grad.numpy(), t.grad.numpy())
+    assert not a.grad.numpy().any()
 
 
 def test_ignored_rows_among_valid_ones_get_zero_gradient():
@@ -275,8 +275,8 @@ def test_ignored_rows_among_valid_ones_get_zero_gradient():
     y = np.array([0, -100, 2, -100])
     a = cr.tensor(x, requires_grad=True)
     F.cross_entropy(a, y, label_smoothing=0.2, weight=[1.0, 2.0, 3.0]).backward()
-    assert not a.grad.data[[1, 3]].any()
-    assert a.grad.data[[0, 2]].all()
+    assert not a.grad.numpy()[[1, 3]].any()
+    assert a.grad.numpy()[[0, 2]].all()
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -326,10 +326,10 @@ def test_extreme_values_stay_finite_without_warnings(fn, make, kwargs, reduction
         out.sum().backward()
     tout = getattr(TF, fn)(t, torch.tensor(y), **_kwargs(kwargs, torch.tensor))
     tout.sum().backward()
-    assert np.isfinite(out.data).all() and np.isfinite(a.grad.data).all()
+    assert np.isfinite(out.numpy()).all() and np.isfinite(a.grad.numpy()).all()
     mag, grad_mags = T.loss_magnitudes(fn, [x, y], kwargs, np.ones(out.shape))
-    T.assert_close(out.data, tout.detach().numpy(), mag, "forward")
-    T.assert_close(a.grad.data, t.grad.numpy(), grad_mags[0], "gradient")
+    T.assert_close(out.numpy(), tout.detach().numpy(), mag, "forward")
+    T.assert_close(a.grad.numpy(), t.grad.numpy(), grad_mags[0], "gradient")
 
 
 def test_integer_targets_never_need_grad():
@@ -493,11 +493,11 @@ def test_module(name, kwargs, classes_, make):
     fn = {"bce": "binary_cross_entropy", "bce_with_logits": "binary_cross_entropy_with_logits"}.get(name, name)
     fn = {"mse": "mse_loss", "l1": "l1_loss", "huber": "huber_loss", "nll": "nll_loss"}.get(fn, fn)
     mag, grad_mags = T.loss_magnitudes(fn, [x, y], kwargs, np.ones(out.shape))
-    T.assert_close(out.data, tout.detach().numpy(), mag, "forward")
-    np.testing.assert_array_equal(rebuilt(cr.tensor(x), y).data, out.data)
+    T.assert_close(out.numpy(), tout.detach().numpy(), mag, "forward")
+    np.testing.assert_array_equal(rebuilt(cr.tensor(x), y).numpy(), out.numpy())
     out.sum().backward()
     tout.sum().backward()
-    T.assert_close(a.grad.data, t.grad.numpy(), grad_mags[0], "gradient")
+    T.assert_close(a.grad.numpy(), t.grad.numpy(), grad_mags[0], "gradient")
 
 
 def test_module_defaults_and_signatures_follow_torch():
@@ -522,7 +522,8 @@ def test_weight_buffers():
     loss.load_state_dict({"weight": np.array([3.0, 2.0, 1.0], np.float32)})
     assert loss.get_config()["weight"] == [3.0, 2.0, 1.0]
     x = cr.tensor(np.random.default_rng(6).standard_normal((4, 3)))
-    np.testing.assert_array_equal(loss(x, [0, 1, 2, 2]).data, F.cross_entropy(x, [0, 1, 2, 2], weight=[3.0, 2, 1]).data)
+    expected = F.cross_entropy(x, [0, 1, 2, 2], weight=[3.0, 2, 1]).numpy()
+    np.testing.assert_array_equal(loss(x, [0, 1, 2, 2]).numpy(), expected)
     bce = nn.BCEWithLogitsLoss(pos_weight=cr.tensor([2.0, 1.0]))
     assert list(bce.state_dict()) == ["pos_weight"]
     assert bce.get_config() == {"weight": None, "reduction": "mean", "pos_weight": [2.0, 1.0]}

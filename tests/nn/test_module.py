@@ -330,14 +330,14 @@ def test_zero_grad_keep_zeros():
     for p, g in zip(m.parameters(), grads):
         assert p.grad is g  # zeroed in place, as torch
         assert p.grad.shape == p.shape
-        assert not p.grad.data.any()
+        assert not p.grad.numpy().any()
     # gradients accumulate again from zero
     _backward_once(m)
     ref = _mlp()
     ref.load_state_dict(m.state_dict())
     _backward_once(ref)
     for p, q in zip(m.parameters(), ref.parameters()):
-        np.testing.assert_allclose(p.grad.data, q.grad.data, rtol=1e-6)
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-6)
 
 
 def test_zero_grad_false_leaves_missing_grads_alone():
@@ -374,8 +374,8 @@ def test_apply_can_initialise():
             nn.init.zeros_(mod.bias)
 
     m.apply(init)
-    assert all((p.data == 0.5).all() for n, p in m.named_parameters() if n.endswith("weight"))
-    assert all((p.data == 0).all() for n, p in m.named_parameters() if n.endswith("bias"))
+    assert all((p.numpy() == 0.5).all() for n, p in m.named_parameters() if n.endswith("weight"))
+    assert all((p.numpy() == 0).all() for n, p in m.named_parameters() if n.endswith("bias"))
 
 
 # ---- state dicts ----------------------------------------------------------------------------------------
@@ -401,12 +401,12 @@ def test_state_dict_keys_and_order_match_torch_custom():
 def test_state_dict_values_are_copies():
     m = _mlp()
     sd = m.state_dict()
-    before = m[0].weight.data.copy()
+    before = m[0].weight.numpy().copy()
     sd["0.weight"][...] = 123.0
-    np.testing.assert_array_equal(m[0].weight.data, before)
-    m[0].weight.data[...] = -1.0
+    np.testing.assert_array_equal(m[0].weight.numpy(), before)
+    m[0].weight.numpy()[...] = -1.0
     assert (sd["0.weight"] == 123.0).all()
-    assert not np.shares_memory(m.state_dict()["0.bias"], m[0].bias.data)
+    assert not np.shares_memory(m.state_dict()["0.bias"], m[0].bias.numpy())
 
 
 def test_load_state_dict_round_trip_in_place():
@@ -424,7 +424,7 @@ def test_load_state_dict_round_trip_in_place():
 def test_load_state_dict_accepts_tensors():
     a, b = _mlp(), _mlp()
     b.load_state_dict({k: cr.tensor(v) for k, v in a.state_dict().items()})
-    np.testing.assert_array_equal(a[2].weight.data, b[2].weight.data)
+    np.testing.assert_array_equal(a[2].weight.numpy(), b[2].weight.numpy())
 
 
 def test_load_state_dict_strict_reports_every_problem_at_once():
@@ -468,7 +468,7 @@ def test_load_state_dict_non_strict_returns_keys():
     missing, unexpected = m.load_state_dict(sd, strict=False)
     assert missing == ["2.bias"]
     assert unexpected == ["bogus"]
-    np.testing.assert_array_equal(m[0].weight.data, new_w)
+    np.testing.assert_array_equal(m[0].weight.numpy(), new_w)
 
 
 def test_load_state_dict_non_strict_matches_torch():
@@ -484,9 +484,9 @@ def test_load_state_dict_non_strict_matches_torch():
 
 def test_load_state_dict_buffers():
     a, b = Net(), Net()
-    a.running.data[...] = 3.0
+    a.running.numpy()[...] = 3.0
     b.load_state_dict(a.state_dict())
-    np.testing.assert_array_equal(b.running.data, np.full(5, 3.0))
+    np.testing.assert_array_equal(b.running.numpy(), np.full(5, 3.0))
     assert "scratch" not in a.state_dict()
 
 
@@ -500,7 +500,7 @@ def test_torch_state_dict_into_chainrule(make, tmake, shape):
             t.scale.uniform_(0.5, 2)
     m.load_state_dict(_from_torch(t.state_dict()))
     x = _x(*shape)
-    np.testing.assert_allclose(m(cr.tensor(x)).data, t(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(m(cr.tensor(x)).numpy(), t(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("make, tmake, shape", [(_mlp, _torch_mlp, (6, 3)), (Net, TorchNet, (6, 3))])
@@ -508,10 +508,10 @@ def test_chainrule_state_dict_into_torch(make, tmake, shape):
     cr.manual_seed(1)
     m, t = make(), tmake()
     if isinstance(m, Net):
-        m.running.data[...] = _x(5, seed=3)
+        m.running.numpy()[...] = _x(5, seed=3)
     t.load_state_dict(_to_torch(m.state_dict()))  # strict
     x = _x(*shape, seed=2)
-    np.testing.assert_allclose(m(cr.tensor(x)).data, t(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(m(cr.tensor(x)).numpy(), t(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
 # ---- containers -----------------------------------------------------------------------------------------
@@ -535,7 +535,7 @@ def test_sequential_slicing_shares_modules_and_keeps_names():
     assert list(s.state_dict()) == list(t[1:].state_dict()) == ["2.weight", "2.bias"]
     head = m[:1]
     x = cr.tensor(_x(2, 3))
-    np.testing.assert_allclose(s(head(x)).data, m(x).data, rtol=1e-6)
+    np.testing.assert_allclose(s(head(x)).numpy(), m(x).numpy(), rtol=1e-6)
 
 
 def test_sequential_append_and_forward():

@@ -18,7 +18,7 @@ from chainrule.registry import get as registered
 
 def _close(a, t, magnitude, msg=""):
     """Within C * eps of the magnitude of what each element sums (``tests/tolerance.py``)."""
-    a = a.data if isinstance(a, cr.Tensor) else a
+    a = a.numpy() if isinstance(a, cr.Tensor) else a
     T.assert_close(a, t, magnitude, msg)
 
 
@@ -52,7 +52,7 @@ def _torch_copy(layer, torch_layer):
 
 def _randomise(layer, rng):
     for p in layer.parameters():
-        p.data[...] = rng.standard_normal(p.shape).astype(np.float32)
+        p.numpy()[...] = rng.standard_normal(p.shape).astype(np.float32)
 
 
 def _step(layer, torch_layer, x, rng, msg):
@@ -125,14 +125,14 @@ def test_batch_norm_matches_torch(cls, tcls, shape, options):
 
 def test_batch_norm_updates_buffers_in_place_even_without_grad():
     bn = nn.BatchNorm1d(3)
-    arrays = [b.data for b in bn.buffers()]
+    arrays = [b.numpy() for b in bn.buffers()]
     with cr.no_grad():
         out = bn(cr.tensor(np.arange(12.0).reshape(4, 3)))
     assert not out.requires_grad
-    assert all(b.data is a for b, a in zip(bn.buffers(), arrays))
-    np.testing.assert_allclose(bn.running_mean.data, 0.1 * np.array([4.5, 5.5, 6.5]), rtol=1e-6)
-    np.testing.assert_allclose(bn.running_var.data, 0.9 + 0.1 * np.full(3, 15.0), rtol=1e-6)  # unbiased: 45 / 3
-    assert bn.num_batches_tracked.dtype == cr.int64 and int(bn.num_batches_tracked.data) == 1
+    assert all(b.numpy() is a for b, a in zip(bn.buffers(), arrays))
+    np.testing.assert_allclose(bn.running_mean.numpy(), 0.1 * np.array([4.5, 5.5, 6.5]), rtol=1e-6)
+    np.testing.assert_allclose(bn.running_var.numpy(), 0.9 + 0.1 * np.full(3, 15.0), rtol=1e-6)  # unbiased: 45 / 3
+    assert bn.num_batches_tracked.dtype == cr.int64 and int(bn.num_batches_tracked.numpy()) == 1
 
 
 def test_functional_batch_norm_matches_torch():
@@ -227,13 +227,13 @@ def test_embedding_matches_torch(padding_idx):
     cr.manual_seed(0)
     layer = nn.Embedding(6, 4, padding_idx=padding_idx)
     if padding_idx is not None:
-        np.testing.assert_array_equal(layer.weight.data[padding_idx], 0)
-        layer.weight.data[padding_idx] = 7.0  # the padding row is looked up as it is, whatever it holds
+        np.testing.assert_array_equal(layer.weight.numpy()[padding_idx], 0)
+        layer.weight.numpy()[padding_idx] = 7.0  # the padding row is looked up as it is, whatever it holds
     tlayer = _torch_copy(layer, torch.nn.Embedding(6, 4, padding_idx=padding_idx))
     idx = np.array([[0, 2, 2, 5], [1, 2, 0, 0], [5, 5, 5, 3]])  # repeats accumulate
     out, tout = layer(cr.tensor(idx)), tlayer(torch.tensor(idx))
     assert out.shape == (3, 4, 4)
-    np.testing.assert_array_equal(out.data, tout.detach().numpy())  # a gather: exact
+    np.testing.assert_array_equal(out.numpy(), tout.detach().numpy())  # a gather: exact
     g = np.random.default_rng(5).standard_normal(out.shape).astype(np.float32)
     out.backward(g)
     tout.backward(torch.from_numpy(g))
@@ -241,19 +241,19 @@ def test_embedding_matches_torch(padding_idx):
     _, _, grad_mags = T.module_magnitudes(T.linear, tlayer, [], g, constants=[idx])
     _close(layer.weight.grad, tlayer.weight.grad, grad_mags["weight"], "weight gradient")
     if padding_idx is not None:
-        np.testing.assert_array_equal(layer.weight.grad.data[padding_idx], 0)
-    np.testing.assert_array_equal(layer.weight.grad.data[4], 0)  # an unused row
+        np.testing.assert_array_equal(layer.weight.grad.numpy()[padding_idx], 0)
+    np.testing.assert_array_equal(layer.weight.grad.numpy()[4], 0)  # an unused row
 
 
 def test_embedding_initialisation_and_functional_form():
     cr.manual_seed(0)
-    w = nn.Embedding(2000, 8).weight.data
+    w = nn.Embedding(2000, 8).weight.numpy()
     assert w.dtype == np.float32 and abs(w.mean()) < 0.05 and abs(w.std() - 1) < 0.05
     weight = cr.tensor(np.arange(12.0).reshape(4, 3), requires_grad=True)
     out = F.embedding(np.array([3, 0, 3], dtype=np.int32), weight, padding_idx=0)
-    np.testing.assert_array_equal(out.data, [[9, 10, 11], [0, 1, 2], [9, 10, 11]])
+    np.testing.assert_array_equal(out.numpy(), [[9, 10, 11], [0, 1, 2], [9, 10, 11]])
     out.sum().backward()
-    np.testing.assert_array_equal(weight.grad.data, [[0, 0, 0], [0, 0, 0], [0, 0, 0], [2, 2, 2]])
+    np.testing.assert_array_equal(weight.grad.numpy(), [[0, 0, 0], [0, 0, 0], [0, 0, 0], [2, 2, 2]])
     assert F.embedding(np.zeros((0, 2), dtype=np.int64), weight).shape == (0, 2, 3)
 
 
@@ -372,7 +372,7 @@ def test_get_config_rebuilds_the_layer(name, layer, x):
     assert {k: v.shape for k, v in rebuilt.state_dict().items()} == {k: v.shape for k, v in layer.state_dict().items()}
     layer.eval()
     rebuilt.eval()
-    np.testing.assert_array_equal(rebuilt(cr.tensor(x)).data, layer(cr.tensor(x)).data)
+    np.testing.assert_array_equal(rebuilt(cr.tensor(x)).numpy(), layer(cr.tensor(x)).numpy())
 
 
 def test_configs_as_torch():

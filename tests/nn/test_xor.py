@@ -29,14 +29,14 @@ def train(model, steps, lr):
         model.zero_grad()
         loss.backward()
         for p in params:
-            p.data -= lr * p.grad.data  # plain gradient descent, no optimiser
+            p.data -= lr * p.grad  # plain gradient descent, no optimiser
         losses.append(loss.item())
     return losses
 
 
 def accuracy(model):
     with cr.no_grad():
-        logits = model(cr.tensor(X)).data
+        logits = model(cr.tensor(X)).numpy()
     return int(((logits > 0) == (Y > 0.5)).sum())
 
 
@@ -64,7 +64,7 @@ def test_hidden_layer_learns_xor(activation, lr):
     assert accuracy(model) == 4
     assert losses[-1] < 0.1 < losses[0]
     with cr.no_grad():
-        probs = cr.sigmoid(model(cr.tensor(X))).data
+        probs = cr.sigmoid(model(cr.tensor(X))).numpy()
     assert (probs[[0, 3]] < 0.2).all() and (probs[[1, 2]] > 0.8).all()
 
 

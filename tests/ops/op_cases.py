@@ -331,10 +331,10 @@ for axis in AXES:
             case(f"std_ddof{ddof}_{tag}", lambda x, kw=kw, d=ddof: x.std(ddof=d, **kw),
                  lambda x, a=axis, k=keep, d=ddof: torch.std(x, dim=_dims(a, 3), correction=d, keepdim=k),
                  inputs=[I(2, 3, 4)], magnitude=T.from_terms(T.variance_terms, ddof=ddof, std=True, **kw))
-        case(f"max_{tag}", lambda x, kw=kw: cr.max(x, **kw),
+        case(f"max_{tag}", lambda x, kw=kw: cr.amax(x, **kw),
              lambda x, a=axis, k=keep: torch.amax(x, dim=_dims(a, 3), keepdim=k),
              inputs=[I(2, 3, 4, domain=distinct)], magnitude=T.exact)
-        case(f"min_{tag}", lambda x, kw=kw: x.min(**kw),
+        case(f"min_{tag}", lambda x, kw=kw: x.amin(**kw),
              lambda x, a=axis, k=keep: torch.amin(x, dim=_dims(a, 3), keepdim=k),
              inputs=[I(2, 3, 4, domain=distinct)], magnitude=T.exact)
         case(f"logsumexp_{tag}", lambda x, kw=kw: cr.logsumexp(x, **kw),
@@ -349,36 +349,37 @@ case("mean_0d", cr.mean, torch.mean, inputs=[I()])
 case("max_0d", cr.max, torch.amax, inputs=[I()], magnitude=T.exact)
 # torch accepts dim 0 (or -1) on a 0-d tensor, and chainrule's normalize_axis lets it through too
 case("mean_0d_axis0", lambda x: x.mean(axis=0), lambda x: x.mean(dim=0), inputs=[I()])
-case("max_0d_axis_neg", lambda x: x.max(axis=-1), lambda x: x.amax(dim=-1), inputs=[I()], magnitude=T.exact)
+case("max_0d_axis_neg", lambda x: x.amax(axis=-1), lambda x: x.amax(dim=-1), inputs=[I()], magnitude=T.exact)
 case("logsumexp_0d_axis0", lambda x: x.logsumexp(axis=0), lambda x: torch.logsumexp(x, dim=0), inputs=[I()],
      magnitude=T.from_terms(T.logsumexp_terms, axis=0))
 case("softmax_0d", lambda x: x.softmax(), lambda x: torch.softmax(x, -1), inputs=[I()],
      magnitude=T.from_terms(T.softmax_terms))
 case("log_softmax_0d", lambda x: x.log_softmax(0), lambda x: torch.log_softmax(x, 0), inputs=[I()],
      magnitude=T.from_terms(T.log_softmax_terms, axis=0))
-case("var_0d", lambda x: x.var(), lambda x: x.var(correction=0), inputs=[I()], magnitude=T.from_terms(T.variance_terms))
+case("var_0d", lambda x: x.var(correction=0), lambda x: x.var(correction=0), inputs=[I()],
+     magnitude=T.from_terms(T.variance_terms))
 case("logsumexp_0d", cr.logsumexp, lambda x: torch.logsumexp(x, dim=()), inputs=[I()],
      magnitude=T.from_terms(T.logsumexp_terms))
 case("max_method_1d", lambda x: x.max(), lambda x: x.amax(), inputs=[I(6, domain=distinct)], magnitude=T.exact)
-case("min_function_1d", lambda x: cr.min(x, axis=0), lambda x: torch.amin(x, dim=0),
+case("min_function_1d", lambda x: cr.amin(x, axis=0), lambda x: torch.amin(x, dim=0),
      inputs=[I(6, domain=distinct)], magnitude=T.exact)
 case("logsumexp_method", lambda x: x.logsumexp(axis=-1), lambda x: torch.logsumexp(x, dim=-1),
      inputs=[I(3, 4)], magnitude=T.from_terms(T.logsumexp_terms, axis=-1))
 case("var_method_1d", lambda x: x.var(ddof=1), lambda x: x.var(correction=1), inputs=[I(5)],
      magnitude=T.from_terms(T.variance_terms, ddof=1))
-case("std_function_2d", lambda x: cr.std(x, axis=0), lambda x: torch.std(x, dim=0, correction=0),
-     inputs=[I(4, 3)], magnitude=T.from_terms(T.variance_terms, axis=0, std=True))
+case("std_function_2d", lambda x: cr.std(x, axis=0), lambda x: torch.std(x, dim=0),
+     inputs=[I(4, 3)], magnitude=T.from_terms(T.variance_terms, axis=0, ddof=1, std=True))
 case("sum_empty_axis0", lambda x: x.sum(axis=0), lambda x: x.sum(dim=0), inputs=[I(0, 3)])
 case("sum_empty_all", lambda x: x.sum(), lambda x: x.sum(), inputs=[I(0, 3)])
 case("sum_empty_axis1", lambda x: x.sum(axis=1), lambda x: x.sum(dim=1), inputs=[I(0, 3)])
 case("mean_empty_axis1", lambda x: x.mean(axis=1), lambda x: x.mean(dim=1), inputs=[I(0, 3)])
-case("max_empty_axis1", lambda x: x.max(axis=1), lambda x: x.amax(dim=1), inputs=[I(0, 3)], magnitude=T.exact)
+case("max_empty_axis1", lambda x: x.amax(axis=1), lambda x: x.amax(dim=1), inputs=[I(0, 3)], magnitude=T.exact)
 case("logsumexp_empty_axis0", lambda x: x.logsumexp(axis=0), lambda x: torch.logsumexp(x, dim=0),
      inputs=[I(0, 3)], magnitude=T.from_terms(T.logsumexp_terms, axis=0))
 case("logsumexp_empty_axis1", lambda x: x.logsumexp(axis=1), lambda x: torch.logsumexp(x, dim=1),
      inputs=[I(0, 3)], magnitude=T.from_terms(T.logsumexp_terms, axis=1))
 
-# ties: tied extremes share the gradient equally, as torch.amax / torch.amin
+# ties: tied extremes share the gradient equally, as torch.amax / torch.amin (max(dim) gives it to one index)
 section(T.exact)  # selections: max, min, argmax, argmin
 case("max_ties_1d", cr.max, torch.amax, inputs=[I(3, domain=fixed([1.0, 3.0, 3.0]))])
 case("min_ties_1d", cr.min, torch.amin, inputs=[I(3, domain=fixed([1.0, 1.0, 3.0]))])
@@ -392,10 +393,10 @@ for axis in (None, 0, 1, 2, (1, 2)):
     for keep in (False, True):
         tag = f"{'all' if axis is None else axis}_{'keep' if keep else 'drop'}"
         three_way = axis in (2, (1, 2))  # these reductions meet ties of three (see above)
-        case(f"max_ties_{tag}", lambda x, a=axis, k=keep: x.max(axis=a, keepdims=k),
+        case(f"max_ties_{tag}", lambda x, a=axis, k=keep: x.amax(axis=a, keepdims=k),
              lambda x, a=axis, k=keep: torch.amax(x, dim=_dims(a, 3), keepdim=k),
              inputs=[I(2, 3, 4, domain=fixed(_TIES))], gradcheck=not three_way)
-        case(f"min_ties_{tag}", lambda x, a=axis, k=keep: cr.min(x, axis=a, keepdims=k),
+        case(f"min_ties_{tag}", lambda x, a=axis, k=keep: cr.amin(x, axis=a, keepdims=k),
              lambda x, a=axis, k=keep: torch.amin(x, dim=_dims(a, 3), keepdim=k),
              inputs=[I(2, 3, 4, domain=fixed(_TIES))], gradcheck=not three_way)
 
@@ -531,7 +532,7 @@ PADS = [
     ("empty", (0, 3), ((1, 1), (0, 1)), 0),
 ]
 for tag, shape, pw, v in PADS:
-    case(f"pad_{tag}", lambda x, pw=pw, v=v: cr.pad(x, pw, value=v),
+    case(f"pad_{tag}", lambda x, pw=pw, v=v: x.pad(pw, value=v),
          lambda x, pw=pw, v=v: TF.pad(x, _torch_pad(pw, x.ndim), value=v), inputs=[I(*shape)])
 case("pad_method", lambda x: x.pad(((1, 1), (2, 0))), lambda x: TF.pad(x, [2, 0, 1, 1]), inputs=[I(2, 3)])
 
@@ -655,11 +656,13 @@ case("binary_cross_entropy_with_logits", lambda x: F.binary_cross_entropy_with_l
 
 # further sections live in their own files (cases_*.py beside this one); each imports this module's helpers
 # and adds its cases with ``case`` as it is imported here, after everything above is defined
-import importlib  # noqa: E402
+import importlib.util  # noqa: E402
 import pathlib  # noqa: E402
 
 for _path in sorted(pathlib.Path(__file__).parent.glob("cases_*.py")):
-    importlib.import_module(_path.stem)
+    # by path, under a name of this folder's: tests/conformance has cases_*.py files of its own
+    _spec = importlib.util.spec_from_file_location(f"op_{_path.stem}", _path)
+    _spec.loader.exec_module(importlib.util.module_from_spec(_spec))
 
 NAMES = [c.name for c in CASES]
 assert len(NAMES) == len(set(NAMES)), "case names must be unique"

@@ -26,7 +26,7 @@ def _run(fn, arrays, upstream):
     xs = [cr.tensor(a, dtype=a.dtype, requires_grad=True) for a in arrays]
     out = fn(*xs)
     (out * cr.tensor(upstream, dtype=upstream.dtype)).sum().backward()
-    return out.data, [x.grad.data for x in xs]
+    return out.numpy(), [x.grad.numpy() for x in xs]
 
 
 def _torch(fn, arrays, upstream):
@@ -87,11 +87,11 @@ def test_softmax_and_log_softmax_equal_their_compositions(dtype, axis):
     x = _rng(1).standard_normal((3, 5)) * 4
 
     def softmax(x):
-        e = cr.exp(x - x.max(axis=axis, keepdims=True))
+        e = cr.exp(x - x.amax(axis=axis, keepdims=True))
         return e / e.sum(axis=axis, keepdims=True)
 
     def log_softmax(x):
-        shifted = x - x.max(axis=axis, keepdims=True)
+        shifted = x - x.amax(axis=axis, keepdims=True)
         return shifted - cr.log(cr.exp(shifted).sum(axis=axis, keepdims=True))
 
     _check(lambda x: cr.softmax(x, axis=axis), softmax, lambda x: torch.softmax(x, axis), [x], dtype,
@@ -199,22 +199,22 @@ def test_flat_update_equals_the_update_parameter_by_parameter_and_pytorch(name, 
     runs = {}
     for fused in (True, False):
         ps = _params(column_major=column_major)
-        orders = [p.data.flags.f_contiguous for p in ps]
+        orders = [p.numpy().flags.f_contiguous for p in ps]
         opt = getattr(optim, name)(ps, **kwargs)
         opt.fused = fused
         for _ in range(4):
             opt.zero_grad()
             _loss(ps).backward()
             opt.step()
-        assert [p.data.flags.f_contiguous for p in ps] == orders  # the flat buffers keep each memory order
-        runs[fused] = ([p.data.copy() for p in ps], opt.state_dict())
+        assert [p.numpy().flags.f_contiguous for p in ps] == orders  # the flat buffers keep each memory order
+        runs[fused] = ([p.numpy().copy() for p in ps], opt.state_dict())
     for a, b in zip(runs[True][0], runs[False][0]):
         np.testing.assert_array_equal(a, b)  # the same arithmetic, element by element
     for i, state in runs[False][1]["state"].items():
         for k, v in state.items():
             np.testing.assert_array_equal(runs[True][1]["state"][i][k], v)
 
-    tps = [torch.nn.Parameter(torch.tensor(p.data)) for p in _params()]
+    tps = [torch.nn.Parameter(torch.tensor(p.numpy())) for p in _params()]
     topt = getattr(torch.optim, name)(tps, **kwargs)
     for _ in range(4):
         topt.zero_grad()
@@ -225,7 +225,7 @@ def test_flat_update_equals_the_update_parameter_by_parameter_and_pytorch(name, 
 
 
 def test_flat_update_skips_parameters_without_gradients_as_pytorch():
-    ps, tps = _params(), [torch.nn.Parameter(torch.tensor(p.data)) for p in _params()]
+    ps, tps = _params(), [torch.nn.Parameter(torch.tensor(p.numpy())) for p in _params()]
     opt = optim.SGD(ps, lr=0.1, momentum=0.9)
     topt = torch.optim.SGD(tps, lr=0.1, momentum=0.9)
     for step in range(5):
@@ -235,7 +235,7 @@ def test_flat_update_skips_parameters_without_gradients_as_pytorch():
             loss(params[used]).backward()
             o.step()
     for p, t in zip(ps, tps):
-        np.testing.assert_allclose(p.data, t.detach().numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(p.numpy(), t.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_flat_update_survives_state_and_parameter_loads():
@@ -246,18 +246,18 @@ def test_flat_update_survives_state_and_parameter_loads():
         opt = optim.Adam(ps, lr=0.01)
         for step in range(6):
             if interrupt and step == 3:
-                saved_params = [p.data.copy() for p in ps]
+                saved_params = [p.numpy().copy() for p in ps]
                 saved_state = opt.state_dict()
                 ps = _params()
                 opt = optim.Adam(ps, lr=0.01)
                 opt.step()  # a step without gradients: nothing changes
                 for p, a in zip(ps, saved_params):
-                    p.data[...] = a
+                    p.numpy()[...] = a
                 opt.load_state_dict(saved_state)
             opt.zero_grad()
             _loss(ps).backward()
             opt.step()
-        return [p.data.copy() for p in ps]
+        return [p.numpy().copy() for p in ps]
 
     for a, b in zip(run(False), run(True)):
         np.testing.assert_array_equal(a, b)
@@ -273,19 +273,19 @@ def test_flat_update_follows_a_parameter_rebound_by_the_user():
     opt.zero_grad()
     _loss(ps).backward()
     opt.step()
-    assert np.all(ps[0].data != 0)  # the update reached the parameter's new values
-    assert ps[0].data is fresh  # in the user's own array: the optimiser never rebinds .data
+    assert np.all(ps[0].numpy() != 0)  # the update reached the parameter's new values
+    assert ps[0].numpy() is fresh  # in the user's own array: the optimiser never rebinds .numpy()
 
 
 def test_large_parameters_are_updated_one_by_one():
     # groups of large parameters are bound by memory traffic: they keep their own arrays
     ps = [nn.Parameter(np.ones((200, 200), np.float32)), nn.Parameter(np.ones(200, np.float32))]
-    arrays = [p.data for p in ps]
+    arrays = [p.numpy() for p in ps]
     opt = optim.SGD(ps, lr=0.1)
     (ps[0].sum() + ps[1].sum()).backward()
     opt.step()
-    assert all(p.data is a for p, a in zip(ps, arrays))
-    np.testing.assert_allclose(ps[0].data, 0.9)
+    assert all(p.numpy() is a for p, a in zip(ps, arrays))
+    np.testing.assert_allclose(ps[0].numpy(), 0.9)
 
 
 def test_flat_update_follows_a_parameter_added_to_the_group():
@@ -294,6 +294,6 @@ def test_flat_update_follows_a_parameter_added_to_the_group():
     _loss(ps).backward()
     opt.step()
     opt.param_groups[0]["params"].append(ps[3])  # as PyTorch allows: the group's list changed in place
-    before = ps[3].data.copy()
+    before = ps[3].numpy().copy()
     opt.step()
-    np.testing.assert_allclose(ps[3].data, before - 0.1 * ps[3].grad.data)
+    np.testing.assert_allclose(ps[3].numpy(), before - 0.1 * ps[3].grad.numpy())

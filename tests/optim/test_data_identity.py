@@ -1,6 +1,6 @@
-"""An optimiser never rebinds a parameter's ``.data`` (DESIGN convention 9).
+"""An optimiser never rebinds a parameter's ``.numpy()`` (DESIGN convention 9).
 
-A user holding ``w = layer.weight.data`` (taken before the optimiser exists, after it is made, after
+A user holding ``w = layer.weight.numpy()`` (taken before the optimiser exists, after it is made, after
 any number of steps) keeps seeing the live weights: ``opt.step()`` updates that very array, on the
 flat-buffer path (groups of small parameters) as on the one-by-one path, and through state dicts.
 Writes the user makes to the held array between steps are what the next step starts from.
@@ -37,7 +37,7 @@ def _model(size, seed=0):
     model = nn.Sequential(*layers[:-1])
     if size == "scattered":
         for p in model.parameters():
-            p.data = np.array(p.data, order="K")  # copies, each an array of its own
+            p.data = np.array(p.numpy(), order="K")  # copies, each an array of its own
     return model
 
 
@@ -67,7 +67,7 @@ def _reference(size, name, kwargs, steps, between=None):
     opt = getattr(optim, name)(model.parameters(), **kwargs)
     opt.fused = False
     _train(model, opt, size, steps, between=between and (lambda s: between(s, model)))
-    return [p.data.copy() for p in model.parameters()]
+    return [p.numpy().copy() for p in model.parameters()]
 
 
 @pytest.mark.parametrize("size", list(SIZES))
@@ -75,15 +75,15 @@ def _reference(size, name, kwargs, steps, between=None):
 def test_held_arrays_stay_the_live_weights(name, kwargs, size):
     model = _model(size)
     params = list(model.parameters())
-    held = [p.data for p in params]  # before the optimiser exists
-    w = model[0].weight.data
+    held = [p.numpy() for p in params]  # before the optimiser exists
+    w = model[0].weight.numpy()
     opt = getattr(optim, name)(model.parameters(), **kwargs)
-    assert all(p.data is a for p, a in zip(params, held)), "making the optimiser rebound a parameter's .data"
+    assert all(p.numpy() is a for p, a in zip(params, held)), "making the optimiser rebound a parameter's .numpy()"
     for s in range(4):
         before = [a.copy() for a in held]
         _train(model, opt, size, 1, start=s)
-        assert all(p.data is a for p, a in zip(params, held)), f"step {s} rebound a parameter's .data"
-        assert model[0].weight.data is w
+        assert all(p.numpy() is a for p, a in zip(params, held)), f"step {s} rebound a parameter's .numpy()"
+        assert model[0].weight.numpy() is w
         assert any(not np.array_equal(a, b) for a, b in zip(held, before)), "the held arrays did not move"
     assert _path(opt) == size, "not the path this case is for"
     for got, want in zip(held, _reference(size, name, kwargs, 4)):
@@ -95,14 +95,14 @@ def test_held_arrays_stay_the_live_weights(name, kwargs, size):
 def test_writes_to_held_arrays_between_steps_are_seen(name, kwargs, size):
     def edit(s, model):  # a user's weight constraint, written straight into the arrays
         for p in model.parameters():
-            np.clip(p.data, -0.05 * (s + 1), 0.05 * (s + 1), out=p.data)
-        model[0].bias.data[0] = 0.5
+            np.clip(p.numpy(), -0.05 * (s + 1), 0.05 * (s + 1), out=p.numpy())
+        model[0].bias.numpy()[0] = 0.5
 
     model = _model(size)
-    held = [p.data for p in model.parameters()]
+    held = [p.numpy() for p in model.parameters()]
     opt = getattr(optim, name)(model.parameters(), **kwargs)
     _train(model, opt, size, 4, between=lambda s: edit(s, model))
-    assert all(p.data is a for p, a in zip(model.parameters(), held))
+    assert all(p.numpy() is a for p, a in zip(model.parameters(), held))
     for got, want in zip(held, _reference(size, name, kwargs, 4, between=edit)):
         np.testing.assert_array_equal(got, want)
 
@@ -111,7 +111,7 @@ def test_writes_to_held_arrays_between_steps_are_seen(name, kwargs, size):
 @pytest.mark.parametrize("name,kwargs", CASES, ids=IDS)
 def test_state_dicts_keep_the_held_arrays(name, kwargs, size):
     model = _model(size)
-    held = [p.data for p in model.parameters()]
+    held = [p.numpy() for p in model.parameters()]
     opt = getattr(optim, name)(model.parameters(), **kwargs)
     _train(model, opt, size, 2)
     saved = copy.deepcopy(opt.state_dict())
@@ -123,44 +123,44 @@ def test_state_dicts_keep_the_held_arrays(name, kwargs, size):
     _train(model, fresh, size, 2, start=3)
     opt.load_state_dict(fresh.state_dict())
     _train(model, opt, size, 1, start=5)
-    assert all(p.data is a for p, a in zip(model.parameters(), held))
+    assert all(p.numpy() is a for p, a in zip(model.parameters(), held))
     for got, want in zip(held, _reference(size, name, kwargs, 6)):
         np.testing.assert_array_equal(got, want)
     # and the module's own state dict round trip writes into the same arrays
     model.load_state_dict({k: np.zeros_like(v) for k, v in model.state_dict().items()})
-    assert all(p.data is a and not a.any() for p, a in zip(model.parameters(), held))
+    assert all(p.numpy() is a and not a.any() for p, a in zip(model.parameters(), held))
     _train(model, opt, size, 1, start=6)
-    assert all(p.data is a for p, a in zip(model.parameters(), held))
+    assert all(p.numpy() is a for p, a in zip(model.parameters(), held))
 
 
 @pytest.mark.parametrize("name,kwargs", CASES, ids=IDS)
 def test_a_rebound_data_is_the_one_updated(name, kwargs):
-    """A user may rebind ``p.data`` (as in PyTorch); the optimiser then updates the new array."""
+    """A user may rebind ``p.numpy()`` (as in PyTorch); the optimiser then updates the new array."""
     model = _model("small")
     opt = getattr(optim, name)(model.parameters(), **kwargs)
     _train(model, opt, "small", 2)
-    new = model[2].bias.data.copy()
+    new = model[2].bias.numpy().copy()
     model[2].bias.data = new
     _train(model, opt, "small", 2, start=2)
-    assert model[2].bias.data is new
+    assert model[2].bias.numpy() is new
 
     def rebind(s, ref):
         if s == 1:
-            ref[2].bias.data = ref[2].bias.data.copy()
+            ref[2].bias.data = ref[2].bias.numpy().copy()
 
     np.testing.assert_array_equal(new, _reference("small", name, kwargs, 4, between=rebind)[3])
 
 
 def test_parameters_in_several_groups_and_optimisers_keep_their_arrays():
     model = _model("small")
-    held = [p.data for p in model.parameters()]
+    held = [p.numpy() for p in model.parameters()]
     opt = optim.Adam([{"params": [model[0].weight, model[0].bias]}, {"params": [model[2].weight, model[2].bias],
                                                                       "lr": 0.1}], lr=0.01)
     _train(model, opt, "small", 3)
     other = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)  # a second optimiser over the same parameters
     _train(model, other, "small", 2, start=3)
     _train(model, opt, "small", 2, start=5)
-    assert all(p.data is a for p, a in zip(model.parameters(), held))
+    assert all(p.numpy() is a for p, a in zip(model.parameters(), held))
 
 
 def test_larger_scattered_parameters_are_updated_one_by_one():
@@ -174,12 +174,12 @@ def test_larger_scattered_parameters_are_updated_one_by_one():
     opt.step()
     assert opt._flat[0].in_place
     for p in model.parameters():
-        p.data = np.array(p.data, order="K")
-    held = [p.data for p in model.parameters()]
+        p.data = np.array(p.numpy(), order="K")
+    held = [p.numpy() for p in model.parameters()]
     opt = optim.Adam(model.parameters(), lr=0.01)
     for _ in range(2):
         opt.zero_grad()
         nn.CrossEntropyLoss()(model(x), y).backward()
         opt.step()
     assert opt._flat[0] is False
-    assert all(p.data is a for p, a in zip(model.parameters(), held))
+    assert all(p.numpy() is a for p, a in zip(model.parameters(), held))

@@ -93,6 +93,8 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
                 "values were freed after the first backward. Pass retain_graph=True to the first "
                 "backward() if you need to backpropagate through it again."
             )
+        if saved and node.versions != _function._epoch:  # something was written in place since it was made
+            _function.check_versions(node)
         in_grads = node.backward(g)
         if saved and free:
             node.saved = None
@@ -151,11 +153,11 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
         # (the copy is in the leaf's memory order, so that an optimiser's update runs over both alike)
         if g.base is not None or id(g) in owned:
             g = g.copy(order=memory_order(leaf._data))
-        if leaf.grad is None:
+        if leaf._grad is None:
             owned[id(g)] = g
-            leaf.grad = Tensor._wrap(g)
+            leaf._grad = Tensor._wrap(g)
         else:
-            leaf.grad._data += g
+            leaf._grad._data += g
     return None
 
 

@@ -23,10 +23,12 @@ broadcasting is undone).
 
 import functools
 import itertools
+import weakref
 
 import numpy as np
 
-from ..errors import ChainruleError, ShapeError
+from .. import backend as _backend
+from ..errors import BackwardError, ChainruleError, ShapeError
 
 _grad_enabled = True
 _F64 = np.dtype(np.float64)
@@ -104,7 +106,7 @@ class Primitive:
 
     # the graph's bookkeeping lives in slots (a node is made for every op); an op's own values
     # (saved arrays, axes, shapes) go in the instance dict, made only when an op stores one
-    __slots__ = ("parents", "needs_input_grad", "seq", "out_shape", "saved", "__dict__", "__weakref__")
+    __slots__ = ("parents", "needs_input_grad", "seq", "out_shape", "saved", "versions", "__dict__", "__weakref__")
 
     broadcasts = False  # True: backward may return gradients in the broadcast shape
     promotes = True  # False: a float64 result from float32 inputs is wanted (see _fix_output)
@@ -139,7 +141,7 @@ class Primitive:
             return cls.apply(Tensor(inputs[0]), *inputs[1:], **options)
         if like is not None and like.dtype.kind == "f":
             arrays = [_asarray(a, like.dtype) if a.__class__ in _PY_NUMBERS else a for a in arrays]
-        return _run(cls, arrays, tuple(parents), tuple([p is not None for p in parents]), options)
+        return _run(cls, arrays, tuple(parents), tuple([p is not None for p in parents]), options, inputs)
 
     @classmethod
     def _shape_message(cls, arrays, err):
@@ -173,24 +175,24 @@ def apply_fast(cls, a, b=_UNARY, options=None):
         x = a._data
         pa = (a._ctx or a) if a._requires_grad else None
         if b is _UNARY:
-            return _run(cls, (x,), (pa,), _TRUE1 if pa is not None else _FALSE1, options)
+            return _run(cls, (x,), (pa,), _TRUE1 if pa is not None else _FALSE1, options, (a,))
         if isinstance(b, Tensor):
             pb = (b._ctx or b) if b._requires_grad else None
-            return _run(cls, (x, b._data), (pa, pb), (pa is not None, pb is not None), options)
+            return _run(cls, (x, b._data), (pa, pb), (pa is not None, pb is not None), options, (a, b))
         # a Python number beside a float array: a 0-d array of its dtype (see Primitive.apply)
         y = _asarray(b, x.dtype) if b.__class__ in _PY_NUMBERS and x.dtype.kind == "f" else b
-        return _run(cls, (x, y), (pa, None), (pa is not None, False), options)
+        return _run(cls, (x, y), (pa, None), (pa is not None, False), options, (a, b))
     if b is _UNARY or not isinstance(b, Tensor):  # constants only: compute on them as tensors
         return apply_fast(cls, Tensor(a), b, options)
     y = b._data
     x = _asarray(a, y.dtype) if a.__class__ in _PY_NUMBERS and y.dtype.kind == "f" else a
     pb = (b._ctx or b) if b._requires_grad else None
-    return _run(cls, (x, y), (None, pb), (False, pb is not None), options)
+    return _run(cls, (x, y), (None, pb), (False, pb is not None), options, (a, b))
 
 
-def _run(cls, arrays, parents, needs, options):
-    """Run ``cls``'s forward on ``arrays`` and wrap the result; link it into the graph (``parents``:
-    the input's node, leaf or None) when an input needs a gradient (``needs``) and grad mode is on."""
+def _run(cls, arrays, parents, needs, options, inputs):
+    """Run ``cls``'s forward on ``arrays`` (those of ``inputs``) and wrap the result; link it into the graph
+    (``parents``: the input's node, leaf or None) when an input needs a gradient (``needs``) and grad mode is on."""
     ctx = _new(cls)
     ctx.saved = ()
     record = _grad_enabled and True in needs
@@ -205,17 +207,83 @@ def _run(cls, arrays, parents, needs, options):
         _anomaly.check_forward(ctx, out, arrays)
     t = _new(_Tensor)
     t._data = out
-    t.grad = None
+    t._grad = None
+    t._vc = None
+    if out.base is not None or out is arrays[0]:  # a view of its input (reshape, transpose, x[i]): one version
+        _share_version(t, out, arrays[0], inputs[0])
     if record:
         ctx.parents = parents
         ctx.seq = next(_sequence)
         ctx.out_shape = out.shape
+        ctx.versions = _epoch
         t._requires_grad = True
         t._ctx = ctx
     else:
         t._requires_grad = False
         t._ctx = None
     return t
+
+
+# ---- version counters and in-place writes ----------------------------------------------------------------
+# A tensor's version counter is a cell [version, shared]: made when first needed (None until then), bumped by
+# every in-place op, shared by a view and the tensor it views (``shared`` is then True).
+# Whether a value an op saved for its backward was written since is found without any work per op: each
+# in-place write counts in ``_epoch`` and notes the array it wrote (and the array that one views) in
+# ``_written``; a node keeps the count at its making, and only when the count moved does the engine look
+# whether one of its saved arrays is among those written since.
+
+_epoch = 0  # in-place writes so far
+_written = {}  # id(array) -> (the _epoch of its last write, a weak reference to the array)
+
+
+def version_cell(t):
+    """``t``'s version counter, made on first use."""
+    vc = t._vc
+    if vc is None:
+        vc = t._vc = [0, False]
+    return vc
+
+
+def _share_version(t, out, a, source):
+    if isinstance(source, _Tensor) and (out is a or out.base is a or (a.base is not None and out.base is a.base)):
+        vc = t._vc = version_cell(source)
+        vc[1] = True
+
+
+def note_write(t):
+    """Record that tensor ``t``'s memory was written in place: its version moves, and a backward through a
+    value saved from that memory before now becomes an error."""
+    global _epoch
+    vc = version_cell(t)
+    vc[0] += 1
+    _epoch += 1
+    a = t._data
+    _written[id(a)] = (_epoch, weakref.ref(a))
+    b = a.base
+    # the memory it views, unless a parameter chunk (backend's arena) that other parameters share
+    if b is not None and id(b) not in _backend._arena_owners:
+        _written[id(b)] = (_epoch, weakref.ref(b))
+    if len(_written) > 4096:  # forget arrays that are gone
+        for k in [k for k, (_, r) in _written.items() if r() is None]:
+            del _written[k]
+
+
+def check_versions(node):
+    """Raise if an array ``node`` saved for its backward (or the array it views) was written in place since
+    ``node`` was made."""
+    since = node.versions
+    for s in node.saved:
+        if s.__class__ is not _ndarray:
+            continue
+        for a in (s, s.base):
+            seen = None if a is None else _written.get(id(a))
+            if seen is not None and seen[0] > since and seen[1]() is a:
+                raise BackwardError(
+                    f"{node.op_name()}: one of the values it saved for its gradient has been modified by an in-place "
+                    "operation since. Make that operation out of place (y = y + 1, not y += 1), or call .clone() "
+                    "before changing it in place"
+                )
+    node.versions = _epoch  # checked up to now
 
 
 def _fix_output(ctx, out, arrays):

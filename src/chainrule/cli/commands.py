@@ -712,7 +712,7 @@ def run_info(args):
 
     model, meta = read_model_file(args.model)
     meta = meta or {}
-    n = sum(p.size for p in model.parameters())
+    n = sum(p.numel() for p in model.parameters())
     print(f"{args.model}")
     print(repr(model))
     print(f"Parameters: {n:,}")

@@ -46,14 +46,14 @@ def train_xor(seed=0, lr=2.0, hidden=4, max_epochs=20000, log=print):
         loss.backward()
         with cr.no_grad():
             for w in params:
-                w._data -= lr * w.grad._data  # gradient descent
-        pred = p._data > 0.5
-        solved = bool((pred == (y._data > 0.5)).all())
+                w -= lr * w.grad  # gradient descent, in place
+        pred = p > 0.5
+        solved = bool((pred == (y > 0.5)).all())
         if epoch == 1 or epoch % 20 == 0 or solved:
             log(f"  epoch {epoch:5d}  loss {loss.item():.4f}")
         if solved:
-            return epoch, loss.item(), p._data.ravel()
-    return max_epochs, loss.item(), p._data.ravel()
+            return epoch, loss.item(), p.numpy().ravel()
+    return max_epochs, loss.item(), p.numpy().ravel()
 
 
 def run_demo(seed=0, lr=2.0, hidden=4):

@@ -9,8 +9,17 @@ Import as ``import chainrule.functional as F``. The parts:
 * ``loss``: the losses.
 """
 
+from .attention import *  # noqa: F403
 from .conv import *  # noqa: F403
 from .core import *  # noqa: F403
 from .layers import *  # noqa: F403
 from .loss import *  # noqa: F403
+from .math import *  # noqa: F403
+from .math import norm as _vector_norm
+from .misc import *  # noqa: F403
 from .norm import *  # noqa: F403
+from .vision import *  # noqa: F403
+
+# importing the submodule functional.norm (above) bound the name norm to that module: the function wins
+norm = _vector_norm
+del _vector_norm

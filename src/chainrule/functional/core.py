@@ -9,13 +9,13 @@ import builtins
 
 import numpy as np
 
-from ..errors import ShapeError
+from ..errors import ArgumentError, ArgumentTypeError, ShapeError
 from ..ops import elementwise as E
 from ..ops import linalg as L
 from ..ops import movement as M
 from ..ops import nn as N
 from ..ops import reduce as R
-from ..tensor import Tensor, _raw
+from ..tensor import Tensor, _extreme, _one_dim, _raw, dim_arg, keepdim_arg
 
 
 def _t(x):
@@ -138,60 +138,85 @@ def step(x):
     return E.Step.apply(_t(x))
 
 
-def softmax(x, axis=-1):
-    return N.Softmax.apply(_t(x), axis=axis)
+def softmax(x, dim=-1, dtype=None, *, axis=None):
+    """exp(x) / sum(exp(x)) along ``dim``."""
+    x = _t(x) if dtype is None else _t(x).astype(dtype)
+    return N.Softmax.apply(x, axis=dim_arg(dim, axis, "softmax", -1))
 
 
-def log_softmax(x, axis=-1):
-    return N.LogSoftmax.apply(_t(x), axis=axis)
+def log_softmax(x, dim=-1, dtype=None, *, axis=None):
+    """x - logsumexp(x) along ``dim``, computed stably."""
+    x = _t(x) if dtype is None else _t(x).astype(dtype)
+    return N.LogSoftmax.apply(x, axis=dim_arg(dim, axis, "log_softmax", -1))
 
 
 # ---- reductions ------------------------------------------------------------------------------------
 
 
-def sum(x, axis=None, keepdims=False):
-    return R.Sum.apply(_t(x), axis=axis, keepdims=keepdims)
+# ``dim``/``keepdim`` as PyTorch; NumPy's ``axis``/``keepdims`` are accepted as their aliases
 
 
-def mean(x, axis=None, keepdims=False):
-    return R.Mean.apply(_t(x), axis=axis, keepdims=keepdims)
+def sum(x, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+    return _t(x).sum(dim, keepdim, dtype=dtype, axis=axis, keepdims=keepdims)
 
 
-def max(x, axis=None, keepdims=False):
-    """Largest values along ``axis``; tied maxima share the gradient equally."""
-    return R.Max.apply(_t(x), axis=axis, keepdims=keepdims)
+def mean(x, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+    return _t(x).mean(dim, keepdim, dtype=dtype, axis=axis, keepdims=keepdims)
 
 
-def min(x, axis=None, keepdims=False):
-    """Smallest values along ``axis``; tied minima share the gradient equally."""
-    return R.Min.apply(_t(x), axis=axis, keepdims=keepdims)
+def max(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """The largest value; with ``dim``, ``(values, indices)`` along it; ``max(a, b)``: the elementwise maximum."""
+    return _extreme(_t(x), "max", dim, keepdim, axis, keepdims)
 
 
-def logsumexp(x, axis=None, keepdims=False):
-    return R.LogSumExp.apply(_t(x), axis=axis, keepdims=keepdims)
+def min(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """The smallest value; with ``dim``, ``(values, indices)`` along it; ``min(a, b)``: the elementwise minimum."""
+    return _extreme(_t(x), "min", dim, keepdim, axis, keepdims)
 
 
-def var(x, axis=None, ddof=0, keepdims=False):
-    """Variance, ``sum((x - mean)^2) / (n - ddof)`` (NumPy's default ``ddof=0``)."""
+def amax(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """The largest values over ``dim`` (an int, a tuple or all); tied maxima share the gradient equally."""
+    return _t(x).amax(dim, keepdim, axis=axis, keepdims=keepdims)
+
+
+def amin(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """The smallest values over ``dim``; tied minima share the gradient equally."""
+    return _t(x).amin(dim, keepdim, axis=axis, keepdims=keepdims)
+
+
+def logsumexp(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    return _t(x).logsumexp(dim, keepdim, axis=axis, keepdims=keepdims)
+
+
+def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None, ddof=None, axis=None, keepdims=None):
+    """Variance ``sum((x - mean)^2) / (n - correction)``, with PyTorch's default ``correction=1`` (Bessel's);
+    ``unbiased=False`` or NumPy's ``ddof=0`` give the population variance."""
     x = _t(x)
-    axes = R.normalize_axis(axis, x.ndim, "var")
+    given = [c for c in (correction, ddof, None if unbiased is None else int(bool(unbiased))) if c is not None]
+    if len(given) > 1:
+        raise ArgumentTypeError("var: give one of correction, unbiased and ddof")
+    c = given[0] if given else 1
+    axes = R.normalize_axis(dim_arg(dim, axis, "var"), x.ndim, "var")
+    keep = keepdim_arg(keepdim, keepdims, "var")
     n = int(np.prod([x.shape[a] for a in axes]))
-    d = x - x.mean(axis=axes, keepdims=True)
-    ss = (d * d).sum(axis=axes, keepdims=keepdims)
-    return ss / (n - ddof) if n > ddof else ss * float("nan")
+    d = x - x.mean(axes, True)
+    ss = (d * d).sum(axes, keep)
+    return ss / (n - c) if n > c else ss * float("nan")
 
 
-def std(x, axis=None, ddof=0, keepdims=False):
-    return var(x, axis=axis, ddof=ddof, keepdims=keepdims).sqrt()
+def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None, ddof=None, axis=None, keepdims=None):
+    """Standard deviation: the square root of ``var`` (same arguments; PyTorch's default ``correction=1``)."""
+    return var(x, dim, unbiased, keepdim, correction=correction, ddof=ddof, axis=axis, keepdims=keepdims).sqrt()
 
 
-def argmax(x, axis=None, keepdims=False):
-    """Index of the largest value (flat index when ``axis`` is None); int64, no gradient."""
-    return Tensor._wrap(np.asarray(np.argmax(_raw(x), axis=axis, keepdims=keepdims)))
+def argmax(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """Index of the largest value (flat index when ``dim`` is None); int64, no gradient."""
+    return _t(x).argmax(dim, keepdim, axis=axis, keepdims=keepdims)
 
 
-def argmin(x, axis=None, keepdims=False):
-    return Tensor._wrap(np.asarray(np.argmin(_raw(x), axis=axis, keepdims=keepdims)))
+def argmin(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """Index of the smallest value (flat index when ``dim`` is None); int64, no gradient."""
+    return _t(x).argmin(dim, keepdim, axis=axis, keepdims=keepdims)
 
 
 # ---- shape -----------------------------------------------------------------------------------------
@@ -201,12 +226,17 @@ def reshape(x, shape):
     return M.Reshape.apply(_t(x), shape=tuple(shape) if not isinstance(shape, int) else (shape,))
 
 
-def transpose(x, axes=None):
-    return M.Transpose.apply(_t(x), axes=None if axes is None else tuple(axes))
+def transpose(x, dim0=None, dim1=None):
+    """``transpose(x, dim0, dim1)`` swaps two axes (PyTorch's meaning); ``transpose(x)`` reverses them all and
+    ``transpose(x, axes)`` with a tuple permutes them (NumPy's)."""
+    x = _t(x)
+    if dim1 is not None:
+        return x.transpose(dim0, dim1)
+    return M.Transpose.apply(x, axes=None if dim0 is None else tuple(dim0))
 
 
-def permute(x, axes):
-    return M.Transpose.apply(_t(x), axes=tuple(axes))
+def permute(x, dims):
+    return M.Transpose.apply(_t(x), axes=tuple(dims))
 
 
 def _axis(a, ndim, op):
@@ -235,9 +265,10 @@ def flatten(x, start_dim=0, end_dim=-1):
     return M.Reshape.apply(x, shape=shape)
 
 
-def squeeze(x, axis=None):
-    """Drop axes of length 1 (all of them, or those in ``axis``; others are left alone, as PyTorch)."""
+def squeeze(x, dim=None, *, axis=None):
+    """Drop axes of length 1 (all of them, or those in ``dim``; others are left alone, as PyTorch)."""
     x = _t(x)
+    axis = dim_arg(dim, axis, "squeeze")
     if axis is None:
         axes = {i for i, n in enumerate(x.shape) if n == 1}
     else:
@@ -246,9 +277,12 @@ def squeeze(x, axis=None):
     return M.Reshape.apply(x, shape=shape)
 
 
-def unsqueeze(x, axis):
-    """Insert an axis of length 1 at position ``axis``."""
+def unsqueeze(x, dim=None, *, axis=None):
+    """Insert an axis of length 1 at position ``dim``."""
     x = _t(x)
+    axis = dim_arg(dim, axis, "unsqueeze")
+    if axis is None:
+        raise ArgumentTypeError("unsqueeze: missing the dim argument")
     a = _axis(axis, x.ndim + 1, "unsqueeze")
     return M.Reshape.apply(x, shape=x.shape[:a] + (1,) + x.shape[a:])
 
@@ -268,16 +302,19 @@ def broadcast_to(x, shape):
     return M.Expand.apply(_t(x), shape=tuple(shape))
 
 
-def concatenate(tensors, axis=0):
-    """Join tensors along an existing axis."""
-    return M.Concatenate.apply(*[_t(t) for t in tensors], axis=axis)
+def concatenate(tensors, dim=0, *, axis=None):
+    """Join tensors along an existing axis ``dim``."""
+    if isinstance(tensors, Tensor):
+        raise ArgumentTypeError("cat: expected a sequence of tensors, got one Tensor; use cat([a, b], dim)")
+    return M.Concatenate.apply(*[_t(t) for t in tensors], axis=dim_arg(dim, axis, "cat", 0))
 
 
 cat = concatenate
 
 
-def stack(tensors, axis=0):
-    """Join tensors of one shape along a new axis."""
+def stack(tensors, dim=0, *, axis=None):
+    """Join tensors of one shape along a new axis ``dim``."""
+    axis = dim_arg(dim, axis, "stack", 0)
     ts = [_t(t) for t in tensors]
     if not ts:
         raise ShapeError("stack: needs at least one tensor")
@@ -287,10 +324,11 @@ def stack(tensors, axis=0):
     return concatenate([unsqueeze(t, axis) for t in ts], axis=axis)
 
 
-def split(x, split_size_or_sections, axis=0):
-    """Split into chunks along ``axis`` (as torch.split): an int is the size of each chunk
+def split(x, split_size_or_sections, dim=0, *, axis=None):
+    """Split into chunks along ``dim`` (as torch.split): an int is the size of each chunk
     (the last may be smaller), a list gives every chunk's size."""
     x = _t(x)
+    axis = dim_arg(dim, axis, "split", 0)
     ax = _axis(axis, x.ndim, "split")
     n = x.shape[ax]
     if isinstance(split_size_or_sections, int):
@@ -308,12 +346,34 @@ def split(x, split_size_or_sections, axis=0):
         index = (slice(None),) * ax + (slice(start, start + s),)
         out.append(x[index])
         start += s
-    return out
+    return tuple(out)
 
 
-def pad(x, pad_width, value=0):
-    """Pad with a constant; ``pad_width`` as NumPy's: an int, (before, after), or one pair per axis."""
-    return M.Pad.apply(_t(x), pad_width=pad_width, value=value)
+def unbind(x, dim=0):
+    """The slices of ``x`` along ``dim``, as a tuple of tensors (as torch.unbind)."""
+    x = _t(x)
+    d = _one_dim(dim, x.shape, "unbind")
+    return tuple(x[(slice(None),) * d + (i,)] for i in range(x.shape[d]))
+
+
+def pad(x, pad, mode="constant", value=None):
+    """Pad with a constant, as ``torch.nn.functional.pad``: ``pad`` is a flat sequence of (before, after) sizes
+    starting from the LAST axis, e.g. ``(1, 1)`` pads the last axis and ``(1, 1, 2, 0)`` the last two. NumPy's
+    form (one (before, after) pair per axis, nested) is accepted too."""
+    x = _t(x)
+    if mode != "constant":
+        raise ArgumentError(f"pad: mode {mode!r} is not supported; chainrule pads with a constant (mode='constant')")
+    if isinstance(pad, int | np.integer) or (pad and isinstance(pad[0], tuple | list)):
+        width = pad  # NumPy's pad_width
+    else:
+        pad = [int(p) for p in pad]
+        if len(pad) % 2 or len(pad) // 2 > x.ndim:
+            raise ShapeError(f"pad: needs (before, after) pairs for at most {x.ndim} axes, got {tuple(pad)}")
+        if builtins.any(p < 0 for p in pad):
+            raise ArgumentError(f"pad: negative padding (cropping) is not supported, got {tuple(pad)}")
+        pairs = [(pad[i], pad[i + 1]) for i in range(0, len(pad), 2)]
+        width = [(0, 0)] * (x.ndim - len(pairs)) + pairs[::-1]
+    return M.Pad.apply(x, pad_width=width, value=0 if value is None else value)
 
 
 # ---- linear algebra --------------------------------------------------------------------------------
@@ -324,8 +384,23 @@ def matmul(a, b):
     return L.MatMul.apply(_t(a), _t(b))
 
 
+def numel(x):
+    """The number of elements of ``x``."""
+    return _t(x).numel()
+
+
+def is_tensor(obj):
+    """True when ``obj`` is a chainrule Tensor."""
+    return isinstance(obj, Tensor)
+
+
 __all__ = [
     "abs",
+    "amax",
+    "amin",
+    "is_tensor",
+    "numel",
+    "unbind",
     "add",
     "argmax",
     "argmin",

@@ -5,8 +5,8 @@ not fit the prediction is an error (``ShapeError``), never a silent broadcast: `
 (32, 1) against (32,) would otherwise compare every prediction with every target.
 
 Cross-entropy (class targets), nll, and both binary cross-entropies are fused primitives
-(``chainrule.ops.loss``, each says why); mse, l1, huber and cross-entropy with probability
-targets are composites of primitives.
+(``chainrule.ops.loss``, each says why); mse, l1, huber, smooth l1, kl_div and cross-entropy with
+probability targets are composites of primitives.
 
 Class-index targets must have an integer dtype, as in PyTorch: a float target of the class-index
 shape is a ``DTypeError`` (even ``1.0``; convert it with ``target.long()``), and when it holds a
@@ -32,9 +32,11 @@ __all__ = [
     "binary_cross_entropy_with_logits",
     "cross_entropy",
     "huber_loss",
+    "kl_div",
     "l1_loss",
     "mse_loss",
     "nll_loss",
+    "smooth_l1_loss",
 ]
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -316,3 +318,57 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     ``target`` (N,) or (N, d1, ...): -w[y] input[y], with a mean weighted as cross_entropy's."""
     _check_reduction("nll_loss", reduction)
     return _class_loss(L.NLLLoss, "nll_loss", input, target, weight, ignore_index, reduction)
+
+
+# ---- smooth l1, Kullback-Leibler -------------------------------------------------------------------
+
+
+@_kinds("value", "value")
+def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta, with d = input - target (as
+    torch.nn.functional.smooth_l1_loss; ``beta=0`` is the l1 loss). It is ``huber_loss`` divided by beta."""
+    name = "smooth_l1_loss"
+    _check_reduction(name, reduction)
+    if isinstance(beta, bool) or not isinstance(beta, int | float | np.number) or not beta >= 0:
+        raise ArgumentError(f"{name}: beta must be a number >= 0, got {beta!r:.60}")
+    x = _input(input)
+    d = x - _float_target(name, x, target)
+    a = d.abs()
+    if beta == 0:
+        return _reduce(a, reduction)
+    return _reduce(where(a._data < beta, d * d * 0.5 / beta, a - 0.5 * beta), reduction)
+
+
+def _xlogx(t):
+    """t log t, 0 where t is 0 (``torch.xlogy(t, t)``); nan where t < 0, without a warning (as PyTorch)."""
+    zero = t._data == 0
+    with np.errstate(invalid="ignore"):
+        if not zero.any():
+            return t * t.log()
+        return where(zero, 0.0, t * where(zero, 1.0, t).log())
+
+
+_KL_REDUCTIONS = ("mean", "batchmean", "sum", "none")
+
+
+@_kinds("probability", "log_probability")
+def kl_div(input, target, reduction="mean", log_target=False):
+    """The Kullback-Leibler divergence of ``target`` from the distribution whose log-probabilities are
+    ``input``, pointwise ``target * (log(target) - input)`` (0 where the target is 0), or with
+    ``log_target`` (the target given as log-probabilities too) ``exp(target) * (target - input)``.
+
+    ``reduction='batchmean'`` divides the sum by the batch size (the first axis), which gives the
+    divergence of the math; ``'mean'`` divides by the number of elements, as PyTorch does (PyTorch warns
+    about it; chainrule does not). A target of zero has a zero gradient (PyTorch's is nan there).
+    """
+    name = "kl_div"
+    if not isinstance(reduction, str) or reduction not in _KL_REDUCTIONS:
+        raise ArgumentError(f"{name}: reduction must be 'mean', 'batchmean', 'sum' or 'none', got {reduction!r:.60}")
+    x = _input(input)
+    t = _float_target(name, x, target)
+    t = t if isinstance(t, Tensor) else Tensor._wrap(t)
+    loss = t.exp() * (t - x) if log_target else _xlogx(t) - t * x
+    if reduction == "batchmean":
+        total = loss.sum()
+        return total / x.shape[0] if x.ndim else total
+    return _reduce(loss, reduction)

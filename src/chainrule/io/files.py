@@ -62,11 +62,17 @@ def write_safetensors(path, arrays, metadata=None):
     write_atomic(path, save(clean, metadata=metadata))
 
 
+_CONVERT = ("convert it in PyTorch with `safetensors.torch.save_file(model.state_dict(), \"w.safetensors\")` "
+            "and load that file")
+
+
 def _foreign(head):
     if head[:1] == b"\x80" or head[:2] in (b"cc", b"c_"):
-        return "it is a Python pickle, which chainrule never loads (loading one can run arbitrary code)"
+        return ("it is a Python pickle (a PyTorch file from an old torch.save?), which chainrule never loads "
+                f"(unpickling can run arbitrary code): {_CONVERT}")
     if head[:2] == b"PK":
-        return "it is a zip archive (a PyTorch .pt/.pth file?), not a safetensors file"
+        return ("it is a zip archive (a PyTorch .pt/.pth file from torch.save?) holding a pickle, which chainrule "
+                f"never loads (unpickling can run arbitrary code): {_CONVERT}")
     if head[:4] == b"\x93NUM":
         return "it is a NumPy .npy file, not a safetensors file"
     text = head[3:] if head[:3] == b"\xef\xbb\xbf" else head  # (a UTF-8 byte-order mark)
@@ -100,6 +106,9 @@ def read_safetensors(path):
 
     if size < 8:
         raise refuse(f"not a model file: only {size} bytes (truncated?)")
+    if data[8:9] != b"{" and (data[:4] == b"PK\x03\x04" or data[:1] == b"\x80"):
+        # a zip archive or a pickle (a PyTorch file) by its magic bytes: refused before anything is parsed
+        raise refuse("not a chainrule model file")
     (n,) = struct.unpack("<Q", data[:8])
     if n > _MAX_HEADER or n > size - 8:
         if data[8:9] != b"{":  # not even the start of a safetensors file (a CSV file, ...): say what one looks like

@@ -2,10 +2,29 @@
 
 from .. import functional as F
 from ..errors import ArgumentError
+from ..functional import vision as V
 from ..registry import register
+from . import init as _init  # as _init: PReLU's argument and attribute ``init`` are torch's
 from .module import Module
+from .parameter import Parameter
 
-__all__ = ["ELU", "GELU", "LeakyReLU", "LogSoftmax", "ReLU", "SiLU", "Sigmoid", "Softmax", "Softplus", "Step", "Tanh"]
+__all__ = [
+    "ELU",
+    "GELU",
+    "Hardtanh",
+    "LeakyReLU",
+    "LogSoftmax",
+    "Mish",
+    "PReLU",
+    "ReLU",
+    "ReLU6",
+    "SiLU",
+    "Sigmoid",
+    "Softmax",
+    "Softplus",
+    "Step",
+    "Tanh",
+]
 
 
 @register("step")
@@ -103,3 +122,65 @@ class ELU(Module):
 class SiLU(Module):
     def forward(self, x):
         return F.silu(x)
+
+
+@register("prelu")
+class PReLU(Module):
+    """x where x > 0, else a * x, with ``a`` learned: one parameter (``num_parameters=1``) or one per channel
+    (axis 1). ``weight`` has shape (num_parameters,), filled with ``init`` (as torch.nn.PReLU)."""
+
+    def __init__(self, num_parameters=1, init=0.25):
+        super().__init__()
+        if not isinstance(num_parameters, int) or isinstance(num_parameters, bool) or num_parameters < 1:
+            raise ArgumentError(f"PReLU: num_parameters must be a positive int, got {num_parameters!r}")
+        self.num_parameters = num_parameters
+        self.init = init
+        self.weight = Parameter.empty(num_parameters)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        _init.constant_(self.weight, self.init)
+
+    def forward(self, x):
+        return V._prelu(x, self.weight, f"PReLU(num_parameters={self.num_parameters})")
+
+
+@register("hardtanh")
+class Hardtanh(Module):
+    """x clipped to [min_val, max_val] (as torch.nn.Hardtanh; ``inplace=True`` gives the same values, as a new
+    tensor)."""
+
+    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
+        super().__init__()
+        if not max_val > min_val:
+            raise ArgumentError(f"Hardtanh: max_val ({max_val}) must be greater than min_val ({min_val})")
+        self.min_val = min_val
+        self.max_val = max_val
+        self.inplace = inplace
+
+    def forward(self, x):
+        return F.hardtanh(x, self.min_val, self.max_val)
+
+
+@register("relu6")
+class ReLU6(Module):
+    """min(max(x, 0), 6) (as torch.nn.ReLU6; ``inplace=True`` gives the same values, as a new tensor)."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, x):
+        return F.relu6(x)
+
+
+@register("mish")
+class Mish(Module):
+    """x * tanh(softplus(x)) (as torch.nn.Mish; ``inplace=True`` gives the same values, as a new tensor)."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, x):
+        return F.mish(x)

@@ -1,4 +1,4 @@
-"""Linear, Identity, Flatten, Dropout."""
+"""Linear, Identity, Flatten, Dropout, Dropout2d."""
 
 import math
 
@@ -10,7 +10,7 @@ from . import init
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["Dropout", "Flatten", "Identity", "Linear"]
+__all__ = ["Dropout", "Dropout2d", "Flatten", "Identity", "Linear"]
 
 
 @register("linear")
@@ -77,3 +77,26 @@ class Dropout(Module):
 
     def forward(self, x):
         return F.dropout(x, self.p, self.training, generator=self._generator)
+
+
+@register("dropout2d")
+class Dropout2d(Module):
+    """Zero whole channels while training: each (sample, channel) map is zeroed with probability ``p`` and the
+    others scaled by 1 / (1 - p); identity in eval mode (as torch.nn.Dropout2d, which takes a 3-D input as
+    (N, C, L): see ``functional.dropout2d``).
+
+    ``inplace=True`` is accepted and gives the same values, as a new tensor. With ``seed`` the layer draws
+    its masks from its own generator, else from chainrule's default one.
+    """
+
+    def __init__(self, p=0.5, inplace=False, seed=None):
+        super().__init__()
+        if not (isinstance(p, int | float) and not isinstance(p, bool) and 0.0 <= p <= 1.0):
+            raise ArgumentError(f"Dropout2d: p must be a probability between 0 and 1, got {p!r}")
+        self.p = p
+        self.inplace = inplace
+        self.seed = seed
+        self._generator = rng(seed) if seed is not None else None
+
+    def forward(self, x):
+        return F.dropout2d(x, self.p, self.training, generator=self._generator)

@@ -22,12 +22,23 @@ A loss of your own declares them as class attributes (or, for a function, as att
 
 import numpy as np
 
+from ..errors import ArgumentError
 from ..functional import loss as FL
 from ..registry import register
 from ..tensor import Tensor
 from .module import Module
 
-__all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "L1Loss", "MSELoss", "NLLLoss"]
+__all__ = [
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "CrossEntropyLoss",
+    "HuberLoss",
+    "KLDivLoss",
+    "L1Loss",
+    "MSELoss",
+    "NLLLoss",
+    "SmoothL1Loss",
+]
 
 
 def _buffer(value):
@@ -163,3 +174,42 @@ class NLLLoss(_WeightedLoss):
 
     def forward(self, input, target):
         return FL.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index, reduction=self.reduction)
+
+
+@register("smooth_l1")
+class SmoothL1Loss(_Loss):
+    """Squared error (divided by ``beta``) below ``beta``, absolute error above it (see F.smooth_l1_loss)."""
+
+    target_kind = "value"
+    input_kind = "value"
+
+    def __init__(self, reduction="mean", beta=1.0):
+        super().__init__(reduction)
+        if isinstance(beta, bool) or not isinstance(beta, int | float | np.number) or not beta >= 0:
+            raise ArgumentError(f"SmoothL1Loss: beta must be a number >= 0, got {beta!r:.60}")
+        self.beta = beta
+
+    def forward(self, input, target):
+        return FL.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+
+@register("kl_div")
+class KLDivLoss(Module):
+    """Kullback-Leibler divergence of the target from the input's distribution; the input holds
+    log-probabilities, the target probabilities (or log-probabilities with ``log_target``).
+    ``reduction='batchmean'`` gives the divergence of the math (see F.kl_div)."""
+
+    target_kind = "probability"
+    input_kind = "log_probability"
+
+    def __init__(self, reduction="mean", log_target=False):
+        super().__init__()
+        if not isinstance(reduction, str) or reduction not in FL._KL_REDUCTIONS:
+            raise ArgumentError(
+                f"KLDivLoss: reduction must be 'mean', 'batchmean', 'sum' or 'none', got {reduction!r:.60}"
+            )
+        self.reduction = reduction
+        self.log_target = log_target
+
+    def forward(self, input, target):
+        return FL.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)

@@ -11,8 +11,9 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
+from .. import device as _device
 from ..errors import ArgumentTypeError, ChainruleError, DTypeError, StateDictError
-from ..tensor import Tensor, _to_array, as_dtype
+from ..tensor import Tensor, _is_dtype_name, _to_array, as_dtype
 from .parameter import Parameter
 
 _CORE = {"_parameters", "_buffers", "_non_persistent", "_modules", "training"}
@@ -221,14 +222,32 @@ class Module:
 
     # ---- dtype ------------------------------------------------------------------------------------
 
-    def to(self, dtype):
-        """Cast the floating-point parameters and buffers of the whole tree to ``dtype`` in place, keeping
-        each array's memory order (as ``torch.nn.Module.to(dtype)``); integer buffers are kept. Returns self."""
+    def to(self, *args, dtype=None, device=None, non_blocking=False):
+        """``to(dtype)``, ``to(device)`` or ``to(device, dtype)``, as ``torch.nn.Module.to``: the floating-point
+        parameters and buffers of the whole tree are cast to ``dtype`` in place, keeping each array's memory
+        order (integer buffers are kept), and moved to ``device``. Returns self."""
+        for a in args:
+            if isinstance(a, str | _device.device) and not _is_dtype_name(a):
+                device = a
+            elif isinstance(a, Tensor):
+                dtype, device = a.dtype, a.device
+            else:
+                dtype = a
+        tensors = [t for t in (*self.parameters(), *self.buffers()) if t is not None]
+        if device is not None:
+            for t in tensors:  # in place: optimisers holding these parameters keep seeing them
+                moved = _device.move(t, device)
+                if moved is not t:
+                    t._data = moved._data
+                    if t.grad is not None:
+                        t.grad._data = _device.move(t.grad, device)._data
+        if dtype is None:
+            return self
         d = as_dtype(dtype)
         if d.kind != "f":
             raise DTypeError(f"{type(self).__name__}.to: parameters must stay floating point, got {d}")
-        for t in (*self.parameters(), *self.buffers()):
-            if t is not None and t._data.dtype.kind == "f" and t._data.dtype != d:
+        for t in tensors:
+            if t._data.dtype.kind == "f" and t._data.dtype != d:
                 t._data = t._data.astype(d)
                 if t.grad is not None:
                     t.grad._data = t.grad._data.astype(d)
@@ -241,6 +260,18 @@ class Module:
     def float(self):
         """``to(float32)``."""
         return self.to(np.float32)
+
+    def half(self):
+        """``to(float16)``."""
+        return self.to(np.float16)
+
+    def cpu(self):
+        """``to("cpu")``."""
+        return self.to(device="cpu")
+
+    def cuda(self, device=None):
+        """``to("cuda")``: on the GPU through CuPy; an error naming what is missing when there is none."""
+        return self.to(device="cuda" if device is None else device)
 
     def zero_grad(self, set_to_none=True):
         for p in self.parameters():

@@ -1,4 +1,4 @@
-"""Normalisation layers: BatchNorm1d, BatchNorm2d, LayerNorm (as torch.nn)."""
+"""Normalisation layers: BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm (as torch.nn)."""
 
 import numbers
 
@@ -6,14 +6,15 @@ import numpy as np
 
 from .. import functional as F
 from ..backend import buffer_array
-from ..errors import ShapeError
+from ..errors import ArgumentError, ShapeError
+from ..functional import vision as V
 from ..registry import register
 from ..tensor import Tensor
 from . import init
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "GroupNorm", "LayerNorm"]
 
 
 class _BatchNorm(Module):
@@ -159,3 +160,47 @@ class LayerNorm(Module):
                 f"got input of shape {shape}"
             )
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+
+@register("group_norm")
+class GroupNorm(Module):
+    """Normalise (N, C, *) input over each of ``num_groups`` groups of channels (with their spatial axes), then
+    scale and shift each channel, as torch.nn.GroupNorm.
+
+    ``weight`` (ones) and ``bias`` (zeros) have shape (num_channels,) when ``affine``; ``num_channels`` must be
+    divisible by ``num_groups``.
+    """
+
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True):
+        super().__init__()
+        if not isinstance(num_groups, int) or isinstance(num_groups, bool) or num_groups < 1:
+            raise ArgumentError(f"GroupNorm: num_groups must be a positive int, got {num_groups!r}")
+        if num_channels % num_groups:
+            raise ArgumentError(
+                f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups ({num_groups})"
+            )
+        self.num_groups = num_groups
+        self.num_channels = num_channels
+        self.eps = eps
+        self.affine = affine
+        if affine:
+            self.weight = init.ones_(Parameter.empty(num_channels))
+            self.bias = init.zeros_(Parameter.empty(num_channels))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self):
+        if self.affine:
+            self.weight._data[...] = 1
+            self.bias._data[...] = 0
+
+    def forward(self, x):
+        shape = tuple(np.shape(x._data if isinstance(x, Tensor) else x))
+        layer = f"GroupNorm({self.num_groups}, {self.num_channels})"
+        if len(shape) < 2 or shape[1] != self.num_channels:
+            raise ShapeError(
+                f"{layer}: expected input of shape (N, {self.num_channels}, *), got input of shape {shape}; "
+                f"set num_channels={shape[1] if len(shape) > 1 else '?'} or fix the input"
+            )
+        return V._group_norm(x, self.num_groups, self.weight, self.bias, self.eps, layer)

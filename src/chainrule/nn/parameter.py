@@ -26,8 +26,9 @@ class Parameter(Tensor):
             data = parameter_array(a.shape, a.dtype, order=memory_order(a))  # in the order of a
             data[...] = a
         self._data = data._data if isinstance(data, Tensor) else data
-        self.grad = None
+        self._grad = None
         self._ctx = None
+        self._vc = None
         self._requires_grad = False
         if requires_grad:
             self.requires_grad = True

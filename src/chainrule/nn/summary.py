@@ -25,7 +25,7 @@ def summary(model, input_shape, dtype=np.float32, print_fn=print):
             def forward(*args, **kwargs):
                 out = orig(*args, **kwargs)
                 shape = tuple(out.shape) if isinstance(out, Tensor) else "?"
-                n = sum(p.size for p in m.parameters())
+                n = sum(p.numel() for p in m.parameters())
                 rows.append((name or type(m).__name__, type(m).__name__, shape, n))
                 return out
 
@@ -39,8 +39,8 @@ def summary(model, input_shape, dtype=np.float32, print_fn=print):
     finally:
         for m in patched:
             del m.__dict__["forward"]
-    total = sum(p.size for p in model.parameters())
-    trainable = sum(p.size for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     w = max([len("Layer")] + [len(f"{r[0]} ({r[1]})") for r in rows])
     lines = [f"{'Layer':<{w}}  {'Output shape':<20}  {'Params':>10}", "-" * (w + 34)]
     for name, kind, shape, n in rows:

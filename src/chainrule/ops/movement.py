@@ -95,6 +95,34 @@ class GetItem(Primitive):
         return out
 
 
+class SetItem(Primitive):
+    """``x[index] = v`` out of place: a copy of ``x`` with ``v`` written at ``index``, which is what an
+    assignment records while gradients are on. x's gradient is g with the written places zeroed; v's is
+    ``g[index]`` (summed back to v's shape). Where an advanced index repeats a place, the last write wins."""
+
+    name = "setitem"
+    broadcasts = True  # v's gradient has the shape of x[index]; the engine sums it back to v's shape
+
+    def forward(self, x, v, index=None):
+        self.index = index
+        out = x.copy()
+        try:
+            out[index] = v
+        except IndexError as e:
+            raise OutOfRangeError(f"setitem: index {_describe(index)} is out of range for a tensor of shape {x.shape}: "
+                                  f"{e}") from None
+        return out
+
+    def backward(self, g):
+        gx = gv = None
+        if self.needs_input_grad[0]:
+            gx = g.copy()
+            gx[self.index] = 0
+        if self.needs_input_grad[1]:
+            gv = g[self.index]
+        return gx, gv
+
+
 class Concatenate(Primitive):
     def forward(self, *xs, axis=0):
         if not xs:

@@ -1,7 +1,7 @@
 """Learning-rate schedulers, with the names, arguments and learning rates of ``torch.optim.lr_scheduler``.
 
 A scheduler rewrites ``group["lr"]`` of its optimiser's parameter groups each time
-``step()`` is called (once per epoch, or per batch for ``OneCycleLR``), after
+``step()`` is called (once per epoch, or per batch for ``OneCycleLR`` and ``CyclicLR``), after
 ``optimizer.step()``. The learning rates follow the same recursions as PyTorch 2.x (each
 new rate is computed from the group's current one), so they agree with PyTorch's to the
 last bit, and an outside change of ``group["lr"]`` carries on as it does there.
@@ -13,9 +13,15 @@ and the scheduler, then load the scheduler's state and the optimiser's.
 import copy
 import inspect
 import math
+import numbers
+import types
+import warnings
+from bisect import bisect_right
 from collections import Counter
 
-from ..errors import ArgumentError, StateDictError
+from ..errors import ArgumentError, ArgumentTypeError, StateDictError
+from ..registry import get as registry_get
+from ..registry import name_of as registered_name
 from ..registry import register
 from .optimizer import Optimizer, _jsonable
 
@@ -57,6 +63,10 @@ class LRScheduler:
                     )
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
+        self._initial_step()
+
+    def _initial_step(self):
+        """The constructor's step (``SequentialLR`` repeats it when it hands over to a scheduler)."""
         self._step_count = 0
         self._is_initial = True
         try:
@@ -71,11 +81,30 @@ class LRScheduler:
     def _group_lrs(self):
         return [group["lr"] for group in self.optimizer.param_groups]
 
-    def step(self):
-        """Advance one epoch (or batch) and set the new learning rates."""
+    def step(self, epoch=None):
+        """Advance one epoch (or batch) and set the new learning rates.
+
+        ``epoch`` (deprecated, as in PyTorch, which warns likewise) jumps to that epoch instead, with the
+        schedule's closed form where it has one.
+        """
         self._step_count += 1
-        self.last_epoch += 1
-        values = self.get_lr()
+        if epoch is not None:
+            warnings.warn(
+                f"{type(self).__name__}.step(epoch) is deprecated, as in PyTorch: call step() once per epoch",
+                UserWarning,
+                stacklevel=2,
+            )
+        self._update_lr(epoch)
+
+    def _update_lr(self, epoch=None):
+        """Set the rates of the next epoch, or of ``epoch`` (from ``_get_closed_form_lr`` where there is one)."""
+        if epoch is None:
+            self.last_epoch += 1
+            values = self.get_lr()
+        else:
+            self.last_epoch = epoch
+            closed_form = getattr(self, "_get_closed_form_lr", None)
+            values = closed_form() if closed_form is not None else self.get_lr()
         for group, lr in zip(self.optimizer.param_groups, values):
             group["lr"] = lr
         self._last_lr = self._group_lrs()
@@ -134,6 +163,9 @@ class StepLR(LRScheduler):
             return self._group_lrs()
         return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
 
+    def _get_closed_form_lr(self):
+        return [base * self.gamma ** (self.last_epoch // self.step_size) for base in self.base_lrs]
+
 
 @register("multi_step_lr", kind="scheduler")
 class MultiStepLR(LRScheduler):
@@ -152,6 +184,10 @@ class MultiStepLR(LRScheduler):
             return self._group_lrs()
         return [group["lr"] * self.gamma ** self.milestones[self.last_epoch] for group in self.optimizer.param_groups]
 
+    def _get_closed_form_lr(self):
+        milestones = sorted(self.milestones.elements())
+        return [base * self.gamma ** bisect_right(milestones, self.last_epoch) for base in self.base_lrs]
+
     def get_config(self):
         return {"milestones": sorted(self.milestones.elements()), "gamma": _jsonable(self.gamma)}
 
@@ -168,6 +204,9 @@ class ExponentialLR(LRScheduler):
         if self._is_initial:
             return self._group_lrs()
         return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
+
+    def _get_closed_form_lr(self):
+        return [base * self.gamma**self.last_epoch for base in self.base_lrs]
 
 
 @register("cosine_annealing_lr", kind="scheduler")
@@ -199,6 +238,10 @@ class CosineAnnealingLR(LRScheduler):
             for group in groups
         ]
 
+    def _get_closed_form_lr(self):
+        t, T, eta_min = self.last_epoch, self.T_max, self.eta_min
+        return [eta_min + (base - eta_min) * (1 + math.cos(math.pi * t / T)) / 2 for base in self.base_lrs]
+
 
 @register("linear_lr", kind="scheduler")
 class LinearLR(LRScheduler):
@@ -226,6 +269,10 @@ class LinearLR(LRScheduler):
         s, e = self.start_factor, self.end_factor
         factor = 1.0 + (e - s) / (self.total_iters * s + (self.last_epoch - 1) * (e - s))
         return [group["lr"] * factor for group in groups]
+
+    def _get_closed_form_lr(self):
+        s, e, n = self.start_factor, self.end_factor, self.total_iters
+        return [base * (s + (e - s) * min(n, self.last_epoch) / n) for base in self.base_lrs]
 
 
 @register("one_cycle_lr", kind="scheduler")
@@ -483,13 +530,462 @@ class ReduceLROnPlateau(LRScheduler):
         self._init_is_better(self.mode, self.threshold, self.threshold_mode)
 
 
+def _is_plain_function(fn):
+    """True for a function or a lambda (PyTorch leaves these out of state dicts: only a callable object's
+    attributes are state); also for a built-in function, which has no attributes to save."""
+    return isinstance(fn, types.FunctionType | types.BuiltinFunctionType) or not hasattr(fn, "__dict__")
+
+
+def _callable_state(fn):
+    """What a state dict keeps of the callable ``fn``: None for a plain function, a callable object's attributes."""
+    return None if fn is None or _is_plain_function(fn) else dict(vars(fn))
+
+
+def _no_config(scheduler, arg):
+    return ArgumentTypeError(
+        f"{type(scheduler).__name__}.get_config: {arg} is a Python callable, which a JSON config cannot hold; "
+        "build the scheduler in code and restore its progress with load_state_dict()"
+    )
+
+
+def _positive_int(name, arg, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ArgumentError(f"{name}: {arg} must be a positive integer, got {value!r:.60}")
+
+
+class LambdaLR(LRScheduler):
+    """Set each group's learning rate to its initial one times ``lr_lambda(epoch)``.
+
+    ``lr_lambda`` is a function of the epoch index (an int) or a list of them, one per parameter
+    group. As in PyTorch, ``state_dict()`` keeps the attributes of a callable object but nothing of a
+    plain function or lambda (its entry is None), and ``get_config()`` raises: a function cannot be
+    JSON data, so rebuild the scheduler in code and load its state dict.
+    """
+
+    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+        _check_optimizer("LambdaLR", optimizer)
+        self.optimizer = optimizer
+        n = len(optimizer.param_groups)
+        if isinstance(lr_lambda, list | tuple):
+            if len(lr_lambda) != n:
+                raise ArgumentError(
+                    f"LambdaLR: lr_lambda has {len(lr_lambda)} functions but the optimiser has {n} parameter groups"
+                )
+            fns = list(lr_lambda)
+        else:
+            fns = [lr_lambda] * n
+        for i, fn in enumerate(fns):
+            if not callable(fn):
+                raise ArgumentTypeError(
+                    f"LambdaLR: lr_lambda must be a function of the epoch (or a list of them), but "
+                    f"{'entry ' + str(i) if isinstance(lr_lambda, list | tuple) else 'it'} is a {type(fn).__name__}"
+                )
+        self.lr_lambdas = fns
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        return [base * fn(self.last_epoch) for fn, base in zip(self.lr_lambdas, self.base_lrs)]
+
+    def state_dict(self):
+        """Every attribute but the optimiser; ``lr_lambdas``: None for each plain function, a callable
+        object's attributes otherwise."""
+        state = {k: copy.deepcopy(v) for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
+        state["lr_lambdas"] = [copy.deepcopy(_callable_state(fn)) for fn in self.lr_lambdas]
+        return state
+
+    def load_state_dict(self, state_dict):
+        """Load what ``state_dict()`` returned; a callable object's attributes are restored on it."""
+        name = type(self).__name__
+        if not isinstance(state_dict, dict):
+            raise StateDictError(f"{name}.load_state_dict: expected a dict (from state_dict()), got "
+                                 f"{type(state_dict).__name__}")
+        saved = state_dict.get("lr_lambdas", [None] * len(self.lr_lambdas))
+        if not isinstance(saved, list | tuple) or len(saved) != len(self.lr_lambdas) or not all(
+            s is None or isinstance(s, dict) for s in saved
+        ):
+            raise StateDictError(
+                f"{name}.load_state_dict: 'lr_lambdas' must be a list of {len(self.lr_lambdas)} entries, each None "
+                "or a dict of a callable object's attributes"
+            )
+        super().load_state_dict({k: v for k, v in state_dict.items() if k != "lr_lambdas"})
+        for fn, attrs in zip(self.lr_lambdas, saved):
+            if attrs is not None:
+                vars(fn).update(copy.deepcopy(attrs))
+
+    def get_config(self):
+        """Raises ArgumentTypeError: ``lr_lambda`` is a Python callable, which JSON cannot hold."""
+        raise _no_config(self, "lr_lambda")
+
+    def __repr__(self):
+        fns = [getattr(fn, "__name__", type(fn).__name__) for fn in self.lr_lambdas]
+        return f"LambdaLR(lr_lambda={fns[0] if len(set(fns)) == 1 else fns})"
+
+
+@register("polynomial_lr", kind="scheduler")
+class PolynomialLR(LRScheduler):
+    """Decay the learning rate as ``initial_lr * (1 - epoch / total_iters) ** power`` until ``total_iters``,
+    where it reaches 0 (PyTorch's recursive form)."""
+
+    def __init__(self, optimizer, total_iters=5, power=1.0, last_epoch=-1):
+        _positive_int("PolynomialLR", "total_iters", total_iters)
+        self.total_iters = total_iters
+        self.power = power
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return self._group_lrs()
+        t, n = self.last_epoch, self.total_iters
+        factor = ((1.0 - t / n) / (1.0 - (t - 1) / n)) ** self.power
+        return [group["lr"] * factor for group in self.optimizer.param_groups]
+
+    def _get_closed_form_lr(self):
+        n = self.total_iters
+        return [base * (1.0 - min(n, self.last_epoch) / n) ** self.power for base in self.base_lrs]
+
+
+@register("cosine_annealing_warm_restarts", kind="scheduler")
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """Cosine annealing with warm restarts (SGDR, Loshchilov & Hutter): from the initial learning rate
+    down towards ``eta_min`` over ``T_0`` epochs, then again from the top over ``T_0 * T_mult``, and so on.
+
+    ``step()`` advances one epoch; ``step(epoch)`` sets the position, and ``epoch`` may be a float
+    (``epoch + i / iters_per_epoch`` after batch ``i``, to anneal within epochs), as in PyTorch.
+    """
+
+    def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1):  # noqa: N803 (PyTorch's names)
+        _positive_int("CosineAnnealingWarmRestarts", "T_0", T_0)
+        if isinstance(T_mult, bool) or not isinstance(T_mult, int) or T_mult < 1:
+            raise ArgumentError(f"CosineAnnealingWarmRestarts: T_mult must be an integer >= 1, got {T_mult!r:.60}")
+        if isinstance(eta_min, bool) or not isinstance(eta_min, int | float):
+            raise ArgumentError(f"CosineAnnealingWarmRestarts: eta_min must be a number, got {eta_min!r:.60}")
+        self.T_0 = T_0
+        self.T_i = T_0
+        self.T_mult = T_mult
+        self.eta_min = eta_min
+        self.T_cur = last_epoch
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        return [
+            self.eta_min + (base - self.eta_min) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
+            for base in self.base_lrs
+        ]
+
+    def step(self, epoch=None):
+        """Advance one epoch, or go to ``epoch`` (an int or a float, >= 0)."""
+        if epoch is None and self.last_epoch < 0:
+            epoch = 0
+        if epoch is None:
+            epoch = self.last_epoch + 1
+            self.T_cur = self.T_cur + 1
+            if self.T_cur >= self.T_i:
+                self.T_cur = self.T_cur % self.T_i
+                self.T_i = self.T_i * self.T_mult
+        else:
+            if isinstance(epoch, bool) or not isinstance(epoch, numbers.Real) or not 0 <= epoch < math.inf:
+                raise ArgumentError(
+                    f"CosineAnnealingWarmRestarts.step: epoch must be a finite number >= 0, got {epoch!r:.60}"
+                )
+            if epoch >= self.T_0:
+                if self.T_mult == 1:
+                    self.T_cur = epoch % self.T_0
+                else:
+                    n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
+                    self.T_cur = epoch - self.T_0 * (self.T_mult**n - 1) / (self.T_mult - 1)
+                    self.T_i = self.T_0 * self.T_mult**n
+            else:
+                self.T_i = self.T_0
+                self.T_cur = epoch
+        self.last_epoch = math.floor(epoch)
+        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+            group["lr"] = lr
+        self._last_lr = self._group_lrs()
+
+
+@register("cyclic_lr", kind="scheduler")
+class CyclicLR(LRScheduler):
+    """Cyclical learning rates (Smith, 2017), stepped once per batch: the rate climbs from ``base_lr`` to
+    ``max_lr`` over ``step_size_up`` batches and falls back over ``step_size_down`` (default: the same).
+
+    ``mode``: ``'triangular'`` (the same cycle every time), ``'triangular2'`` (the amplitude halves
+    each cycle) or ``'exp_range'`` (the amplitude shrinks by ``gamma ** batch``). A custom
+    ``scale_fn(x)`` in [0, 1] replaces the mode, ``x`` being the cycle number
+    (``scale_mode='cycle'``) or the batch count (``'iterations'``). With ``cycle_momentum`` (the
+    default, as PyTorch) the momentum (SGD) or beta1 (Adam) moves inversely, from ``max_momentum``
+    down to ``base_momentum``. Setting it up writes ``base_lr`` into the groups' ``lr``.
+
+    As in PyTorch, ``state_dict()`` keeps the attributes of a callable ``scale_fn`` object but
+    nothing of a plain function or lambda; ``get_config()`` raises when there is a ``scale_fn``.
+    """
+
+    _MODES = ("triangular", "triangular2", "exp_range")
+
+    def __init__(
+        self,
+        optimizer,
+        base_lr,
+        max_lr,
+        step_size_up=2000,
+        step_size_down=None,
+        mode="triangular",
+        gamma=1.0,
+        scale_fn=None,
+        scale_mode="cycle",
+        cycle_momentum=True,
+        base_momentum=0.8,
+        max_momentum=0.9,
+        last_epoch=-1,
+    ):
+        _check_optimizer("CyclicLR", optimizer)
+        self.optimizer = optimizer
+        for arg, value in (("step_size_up", step_size_up), ("step_size_down", step_size_down)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or not value > 0):
+                raise ArgumentError(f"CyclicLR: {arg} must be a positive number of batches, got {value!r:.60}")
+        if scale_fn is None and mode not in self._MODES:
+            raise ArgumentError(
+                "CyclicLR: mode must be 'triangular', 'triangular2' or 'exp_range' (or give scale_fn), got "
+                f"{mode!r:.60}"
+            )
+        if scale_fn is not None and not callable(scale_fn):
+            raise ArgumentTypeError(f"CyclicLR: scale_fn must be a function of one number, got a "
+                                    f"{type(scale_fn).__name__}")
+        if scale_mode not in ("cycle", "iterations"):
+            raise ArgumentError(f"CyclicLR: scale_mode must be 'cycle' or 'iterations', got {scale_mode!r:.60}")
+        base_lrs = _per_group(self, "base_lr", base_lr)
+        if last_epoch == -1:
+            for lr, group in zip(base_lrs, optimizer.param_groups):
+                group["lr"] = lr
+        self.base_lr, self.max_lr = base_lr, max_lr
+        self.max_lrs = _per_group(self, "max_lr", max_lr)
+        self.step_size_up, self.step_size_down = step_size_up, step_size_down
+        up = float(step_size_up)
+        down = float(step_size_down) if step_size_down is not None else up
+        self.total_size = up + down
+        self.step_ratio = up / self.total_size
+        self.mode = mode
+        self.gamma = gamma
+        self._scale_fn_custom = scale_fn
+        # without scale_fn, the mode decides the scale mode (as in PyTorch)
+        self.scale_mode = scale_mode if scale_fn is not None else ("iterations" if mode == "exp_range" else "cycle")
+        self.cycle_momentum = cycle_momentum
+        self.base_momentum, self.max_momentum = base_momentum, max_momentum
+        if cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ArgumentError(
+                    f"CyclicLR: cycle_momentum=True needs an optimiser with momentum or betas, and "
+                    f"{type(optimizer).__name__} has neither; pass cycle_momentum=False"
+                )
+            self.use_beta1 = "betas" in optimizer.defaults
+            self.base_momentums = _per_group(self, "base_momentum", base_momentum)
+            self.max_momentums = _per_group(self, "max_momentum", max_momentum)
+            if last_epoch == -1:
+                for m, b, group in zip(self.max_momentums, self.base_momentums, optimizer.param_groups):
+                    if self.use_beta1:
+                        group["betas"] = (m, *group["betas"][1:])
+                    else:
+                        group["momentum"] = m
+                    group["max_momentum"] = m
+                    group["base_momentum"] = b
+        super().__init__(optimizer, last_epoch)
+        self.base_lrs = base_lrs
+
+    @property
+    def scale_fn(self):
+        """The custom scale function given, or None (the mode's own is used)."""
+        return self._scale_fn_custom
+
+    def _scale(self, x):
+        if self._scale_fn_custom is not None:
+            return self._scale_fn_custom(x)
+        if self.mode == "triangular":
+            return 1.0
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        return self.gamma**x
+
+    def get_lr(self):
+        cycle = math.floor(1 + self.last_epoch / self.total_size)
+        x = 1.0 + self.last_epoch / self.total_size - cycle
+        scale_factor = x / self.step_ratio if x <= self.step_ratio else (x - 1) / (self.step_ratio - 1)
+        x = cycle if self.scale_mode == "cycle" else self.last_epoch
+        # the scale function is called once per group and value, as PyTorch does (a stateful one sees the same calls)
+        lrs = [base + (top - base) * scale_factor * self._scale(x) for base, top in zip(self.base_lrs, self.max_lrs)]
+        if self.cycle_momentum:
+            for group, low, high in zip(self.optimizer.param_groups, self.base_momentums, self.max_momentums):
+                momentum = high - (high - low) * scale_factor * self._scale(x)
+                if self.use_beta1:
+                    group["betas"] = (momentum, *group["betas"][1:])
+                else:
+                    group["momentum"] = momentum
+        return lrs
+
+    def state_dict(self):
+        """Every attribute but the optimiser; ``_scale_fn_custom``: None for a plain function, a callable
+        object's attributes otherwise."""
+        state = {k: copy.deepcopy(v) for k, v in self.__dict__.items() if k not in ("optimizer", "_scale_fn_custom")}
+        state["_scale_fn_custom"] = copy.deepcopy(_callable_state(self._scale_fn_custom))
+        return state
+
+    def load_state_dict(self, state_dict):
+        """Load what ``state_dict()`` returned; a callable ``scale_fn`` object's attributes are restored on it."""
+        name = type(self).__name__
+        if not isinstance(state_dict, dict):
+            raise StateDictError(f"{name}.load_state_dict: expected a dict (from state_dict()), got "
+                                 f"{type(state_dict).__name__}")
+        attrs = state_dict.get("_scale_fn_custom")
+        if attrs is not None and not (isinstance(attrs, dict) and self._scale_fn_custom is not None):
+            raise StateDictError(f"{name}.load_state_dict: '_scale_fn_custom' holds the attributes of a scale_fn "
+                                 "object, but this scheduler has none")
+        super().load_state_dict({k: v for k, v in state_dict.items() if k != "_scale_fn_custom"})
+        if attrs is not None:
+            vars(self._scale_fn_custom).update(copy.deepcopy(attrs))
+
+    def get_config(self):
+        """The constructor arguments (JSON data); raises ArgumentTypeError when a ``scale_fn`` was given."""
+        if self._scale_fn_custom is not None:
+            raise _no_config(self, "scale_fn")
+        return super().get_config()
+
+
+@register("sequential_lr", kind="scheduler")
+class SequentialLR(LRScheduler):
+    """Run ``schedulers`` one after another, handing over at the epochs in ``milestones``
+    (``len(milestones) == len(schedulers) - 1``), as ``torch.optim.lr_scheduler.SequentialLR``.
+
+    The schedulers must be built on the same optimiser, just before this one (their constructors'
+    steps are undone). At a milestone the next scheduler starts from its epoch 0, computed from the
+    initial learning rates where it has a closed form. ``state_dict()`` holds the schedulers' state
+    dicts. ``get_config()`` gives each scheduler's registered name and config, which ``from_config``
+    builds again on the new optimiser (it raises for a scheduler that has none, as ``LambdaLR``).
+    """
+
+    def __init__(self, optimizer, schedulers, milestones, last_epoch=-1):
+        _check_optimizer("SequentialLR", optimizer)
+        schedulers = list(schedulers) if isinstance(schedulers, list | tuple) else schedulers
+        if not isinstance(schedulers, list) or not schedulers:
+            raise ArgumentError("SequentialLR: schedulers must be a non-empty list of schedulers")
+        for i, s in enumerate(schedulers):
+            if not isinstance(s, LRScheduler):
+                raise ArgumentError(f"SequentialLR: schedulers[{i}] is a {type(s).__name__}, not a scheduler")
+            if isinstance(s, ReduceLROnPlateau):
+                raise ArgumentError(
+                    f"SequentialLR: schedulers[{i}] is a ReduceLROnPlateau, whose step() needs the metric; "
+                    "step it yourself instead"
+                )
+            if i > 0 and isinstance(s, SequentialLR):  # PyTorch fails at its milestone (it has no get_lr)
+                raise ArgumentError(
+                    f"SequentialLR: schedulers[{i}] is a SequentialLR: only the first scheduler can be one, as it is "
+                    "never restarted at a milestone"
+                )
+            if s.optimizer is not optimizer:
+                raise ArgumentError(
+                    f"SequentialLR: schedulers[{i}] ({type(s).__name__}) belongs to another optimiser; build every "
+                    "scheduler on the optimiser given to SequentialLR"
+                )
+        milestones = list(milestones) if isinstance(milestones, list | tuple) else milestones
+        if not isinstance(milestones, list) or any(isinstance(m, bool) or not isinstance(m, int) for m in milestones):
+            raise ArgumentError(f"SequentialLR: milestones must be a list of integers, got {milestones!r:.60}")
+        if len(milestones) != len(schedulers) - 1:
+            raise ArgumentError(
+                f"SequentialLR: {len(schedulers)} schedulers need {len(schedulers) - 1} milestones (one per "
+                f"hand-over), got {len(milestones)}"
+            )
+        if milestones != sorted(milestones):
+            raise ArgumentError(f"SequentialLR: milestones must be in increasing order, got {milestones}")
+        self._schedulers = schedulers
+        self._milestones = milestones
+        self.last_epoch = last_epoch + 1
+        self.optimizer = optimizer
+        for group in optimizer.param_groups:  # back to the initial rates ...
+            group["lr"] = group["initial_lr"]
+        self._undo(self)  # ... and before the schedulers' own first steps
+        first = self._schedulers[bisect_right(milestones, 0)]
+        first._initial_step()
+        self._last_lr = first.get_last_lr()
+
+    @staticmethod
+    def _undo(scheduler):
+        """Take back the constructor's step of every scheduler inside ``scheduler`` (nested ones too)."""
+        for s in scheduler._schedulers:
+            if hasattr(s, "_schedulers"):
+                SequentialLR._undo(s)
+            else:
+                s.last_epoch -= 1
+
+    def step(self):
+        """Advance one epoch: step the scheduler whose turn it is (or start the next one at a milestone)."""
+        self.last_epoch += 1
+        idx = bisect_right(self._milestones, self.last_epoch)
+        scheduler = self._schedulers[idx]
+        if idx > 0 and self._milestones[idx - 1] == self.last_epoch:
+            scheduler._update_lr(0)
+        else:
+            scheduler.step()
+        self._last_lr = scheduler.get_last_lr()
+
+    def state_dict(self):
+        """Every attribute but the optimiser, with ``_schedulers`` as the list of their state dicts."""
+        state = {k: copy.deepcopy(v) for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict):
+        """Load what ``state_dict()`` returned, and each scheduler's own state dict into it."""
+        name = type(self).__name__
+        if not isinstance(state_dict, dict):
+            raise StateDictError(f"{name}.load_state_dict: expected a dict (from state_dict()), got "
+                                 f"{type(state_dict).__name__}")
+        subs = state_dict.get("_schedulers")
+        if not isinstance(subs, list | tuple) or len(subs) != len(self._schedulers):
+            raise StateDictError(
+                f"{name}.load_state_dict: '_schedulers' must be a list of {len(self._schedulers)} state dicts, one "
+                "per scheduler"
+            )
+        super().load_state_dict({k: v for k, v in state_dict.items() if k != "_schedulers"})
+        for s, sd in zip(self._schedulers, subs):
+            s.load_state_dict(sd)
+
+    def get_config(self):
+        """``{"schedulers": [{"name": registered name, "config": its config}, ...], "milestones": [...]}``."""
+        entries = []
+        for i, s in enumerate(self._schedulers):
+            name = registered_name(s, kind="scheduler")
+            if name is None:
+                raise ArgumentTypeError(
+                    f"SequentialLR.get_config: schedulers[{i}] ({type(s).__name__}) is not a registered scheduler, "
+                    "so a config cannot name it"
+                )
+            entries.append({"name": name, "config": s.get_config()})
+        return {"schedulers": entries, "milestones": list(self._milestones)}
+
+    @classmethod
+    def from_config(cls, optimizer, config):
+        """Build the schedulers of ``get_config()``'s output on ``optimizer``, in order, then the SequentialLR."""
+        entries = config.get("schedulers") if isinstance(config, dict) else None
+        if not isinstance(entries, list) or not all(
+            isinstance(e, dict) and isinstance(e.get("name"), str) and isinstance(e.get("config"), dict)
+            for e in entries
+        ):
+            raise ArgumentError("SequentialLR.from_config: 'schedulers' must be a list of {'name': ..., 'config': ...}")
+        schedulers = [registry_get(e["name"], kind="scheduler").from_config(optimizer, e["config"]) for e in entries]
+        return cls(optimizer, schedulers, config.get("milestones"))
+
+    def __repr__(self):
+        return f"SequentialLR(schedulers=[{', '.join(map(repr, self._schedulers))}], milestones={self._milestones})"
+
 __all__ = [
     "CosineAnnealingLR",
+    "CosineAnnealingWarmRestarts",
+    "CyclicLR",
     "ExponentialLR",
     "LRScheduler",
+    "LambdaLR",
     "LinearLR",
     "MultiStepLR",
     "OneCycleLR",
+    "PolynomialLR",
     "ReduceLROnPlateau",
+    "SequentialLR",
     "StepLR",
 ]

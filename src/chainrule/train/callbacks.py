@@ -432,16 +432,17 @@ class _RunCheckpoint(ModelCheckpoint):
 
 
 class LRSchedulerCallback(Callback):
-    """Step ``scheduler`` after each epoch (``interval='epoch'``) or batch (``'batch'``; OneCycleLR's default).
+    """Step ``scheduler`` after each epoch (``interval='epoch'``) or batch (``'batch'``, the default of OneCycleLR
+    and CyclicLR).
 
     ``ReduceLROnPlateau`` is given the epoch's ``monitor`` value (``val_loss`` by default).
     """
 
     def __init__(self, scheduler, monitor="val_loss", interval=None):
-        from ..optim.lr_scheduler import OneCycleLR, ReduceLROnPlateau
+        from ..optim.lr_scheduler import CyclicLR, OneCycleLR, ReduceLROnPlateau
 
         if interval is None:
-            interval = "batch" if isinstance(scheduler, OneCycleLR) else "epoch"
+            interval = "batch" if isinstance(scheduler, OneCycleLR | CyclicLR) else "epoch"
         if interval not in ("epoch", "batch"):
             raise ArgumentError(f"LRSchedulerCallback: interval must be 'epoch' or 'batch', got {interval!r}")
         self.scheduler = scheduler

@@ -168,7 +168,7 @@ class Trainer:
             if target.dtype.kind == "f" and target.shape == index_shape:  # floats in the place of class indices
                 target = Tensor._wrap(FL._class_indices(_loss_name(self.loss), target._data))  # 1.0 -> 1; 0.7 fails
             return target
-        if target.shape != output.shape and target.size == output.size:
+        if target.shape != output.shape and target.numel() == output.numel():
             target = target.reshape(output.shape)
         if target.dtype != output.dtype and output.dtype.kind == "f":
             target = target.astype(output.dtype)

@@ -1,0 +1,5 @@
+"""PyTorch's ``torch.utils`` names: ``chainrule.utils.data`` is ``torch.utils.data``."""
+
+from . import data
+
+__all__ = ["data"]
