@@ -221,3 +221,42 @@ def test_tensor_methods_of_the_math_functions_are_attached():
     np.testing.assert_array_equal(x.eq(1.0).numpy(), t.eq(1.0).numpy())
     np.testing.assert_array_equal(x.view_as(cr.zeros(4)).numpy(), t.view_as(torch.zeros(4)).numpy())
     assert F.one_hot(cr.tensor([0, 2]), 3).tolist() == [[1, 0, 0], [0, 0, 1]]
+
+
+def test_type_and_the_legacy_constructors():
+    x = cr.tensor([1.0, 2.0])
+    t = torch.tensor([1.0, 2.0])
+    assert x.type() == t.type() == "torch.FloatTensor" and (x > 1).type() == (t > 1).type()
+    assert (x > 1).type(cr.float).dtype == cr.float32 and x.type("torch.LongTensor").dtype == cr.int64
+    assert cr.FloatTensor([1, 2]).dtype == cr.float32 and cr.LongTensor([1.0]).dtype == cr.int64
+    assert cr.FloatTensor(2, 3).shape == tuple(torch.FloatTensor(2, 3).shape)
+    with pytest.raises(cr.errors.DTypeError, match="unknown tensor type"):
+        x.type("torch.QuantumTensor")
+
+
+def test_grad_fn_next_functions_and_retain_grad_like_torch():
+    def run(m):
+        w = m.ones(3, requires_grad=True)
+        h = w * 2
+        h.retain_grad()
+        y = (h * h).sum()
+        names = [type(f).__name__ for f, _ in y.grad_fn.next_functions[0][0].next_functions]
+        y.backward()
+        return h.grad.numpy(), h.retains_grad, names
+
+    g, retains, names = run(cr)
+    tg, tretains, tnames = run(torch)
+    np.testing.assert_array_equal(g, tg)
+    assert retains == tretains is True
+    assert len(names) == len(tnames) == 2 and names[0] == "Mul" and tnames[0] == "MulBackward0"  # h * h, then w * 2
+
+
+def test_set_printoptions():
+    try:
+        cr.set_printoptions(precision=2)
+        assert repr(cr.tensor([1.23456])) == "tensor([1.23])"
+        cr.set_printoptions(profile="full")
+        assert "..." not in repr(cr.zeros(2000))
+    finally:
+        cr.set_printoptions(profile="default")
+    assert "..." in repr(cr.zeros(2000)) and repr(cr.tensor([1.23456])) == "tensor([1.2346])"

@@ -31,7 +31,14 @@ from .autograd import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enab
 from .autograd import no_grad as inference_mode
 from .backend import get_num_threads, set_num_threads
 from .creation import (
+    BoolTensor,
+    ByteTensor,
+    DoubleTensor,
+    FloatTensor,
     Generator,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
     arange,
     as_tensor,
     default_generator,
@@ -118,6 +125,7 @@ from .tensor import (
     int16,
     int32,
     int64,
+    set_printoptions,
     uint8,
 )
 

@@ -178,3 +178,28 @@ def randint(low, high=None, size=None, seed=None, generator=None, dtype=None, de
 def randperm(n, seed=None, generator=None, dtype=None, device=None, requires_grad=False):
     """A random permutation of 0 .. n-1 (int64 by default)."""
     return _make(rng(seed, generator).permutation(int(n)).astype(as_dtype(dtype or np.int64)), requires_grad, device)
+
+
+def _legacy(dtype, name):
+    def make(*data):
+        if not data:
+            return zeros(0, dtype=dtype)
+        if all(isinstance(n, int | np.integer) and not isinstance(n, bool) for n in data):
+            return zeros(*data, dtype=dtype)  # FloatTensor(2, 3): a shape
+        if len(data) == 1:
+            return tensor(data[0], dtype=dtype)
+        raise ArgumentTypeError(f"{name}: expected sizes (ints) or one sequence of data, got {data!r}")
+
+    make.__name__ = make.__qualname__ = name
+    make.__doc__ = (f"PyTorch's legacy constructor: ``{name}(data)`` is ``cr.tensor(data, dtype={np.dtype(dtype)})``, "
+                    f"``{name}(2, 3)`` a zero tensor of that shape. Prefer ``cr.tensor``.")
+    return make
+
+
+FloatTensor = _legacy(np.float32, "FloatTensor")
+DoubleTensor = _legacy(np.float64, "DoubleTensor")
+HalfTensor = _legacy(np.float16, "HalfTensor")
+LongTensor = _legacy(np.int64, "LongTensor")
+IntTensor = _legacy(np.int32, "IntTensor")
+ByteTensor = _legacy(np.uint8, "ByteTensor")
+BoolTensor = _legacy(np.bool_, "BoolTensor")

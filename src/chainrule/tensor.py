@@ -56,6 +56,8 @@ uint8 = np.dtype(np.uint8)
 bool_ = np.dtype(np.bool_)
 default_float = float32
 # PyTorch's short names (``dtype=torch.float``); chainrule/__init__.py exports them as cr.float, cr.long, ...
+_TYPE_NAMES = {float32: "Float", float64: "Double", float16: "Half", int64: "Long", int32: "Int", int16: "Short",
+               int8: "Char", uint8: "Byte", bool_: "Bool"}  # Tensor.type()'s names, as PyTorch's
 DTYPE_ALIASES = {"float": float32, "double": float64, "half": float16, "long": int64, "int": int32,
                  "short": int16, "bool": bool_}
 
@@ -203,6 +205,15 @@ class Tensor:
         """The graph node that made this tensor (None for leaves)."""
         return self._ctx
 
+    def retain_grad(self):
+        """Keep the gradient of this non-leaf tensor in ``.grad`` after ``backward`` (leaves keep theirs anyway)."""
+        if self._ctx is not None:
+            _engine.retain_grad(self)
+
+    @property
+    def retains_grad(self):
+        return self._ctx is not None and self._ctx in _engine._retained
+
     def detach(self):
         """A new tensor sharing this one's data (and its version counter), cut off from the graph."""
         t = Tensor._wrap(self._data)
@@ -314,6 +325,19 @@ class Tensor:
     def bool(self):
         return self.astype(bool_)
 
+    def type(self, dtype=None):
+        """With no argument, the type's name as PyTorch spells it (``'torch.FloatTensor'``); with a dtype (or such
+        a name), this tensor in that dtype."""
+        if dtype is None:
+            return "torch." + _TYPE_NAMES.get(self._data.dtype, str(self._data.dtype)) + "Tensor"
+        if isinstance(dtype, str) and dtype.endswith("Tensor"):
+            names = {v: k for k, v in _TYPE_NAMES.items()}
+            key = dtype.rsplit(".", 1)[-1][: -len("Tensor")]
+            if key not in names:
+                raise DTypeError(f"type: unknown tensor type {dtype!r}; use e.g. 'torch.FloatTensor' or cr.float64")
+            dtype = names[key]
+        return self.astype(dtype)
+
     def type_as(self, other):
         """This tensor in ``other``'s dtype."""
         return self.astype(other.dtype)
@@ -365,7 +389,7 @@ class Tensor:
         return self._data.astype(dtype)
 
     def __repr__(self):
-        body = np.array2string(self._data, separator=", ", prefix="tensor(", precision=4)
+        body = np.array2string(self._data, separator=", ", prefix="tensor(", **PRINT_OPTIONS)
         extra = []
         if self._data.dtype not in (float32, int64, bool_) or self._data.size == 0:
             extra.append(f"dtype={self._data.dtype}")
@@ -830,6 +854,24 @@ class Tensor:
 
     def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
         return self.new_full(size, 0, dtype=dtype, requires_grad=requires_grad)
+
+
+PRINT_OPTIONS = {"precision": 4, "threshold": 1000, "edgeitems": 3, "max_line_width": 80}
+_PROFILES = {"default": (4, 1000, 3, 80), "short": (2, 1000, 2, 80), "full": (4, 2**62, 3, 80)}
+
+
+def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, profile=None, sci_mode=None):
+    """How tensors print, as ``torch.set_printoptions``: digits after the point, the element count above which
+    the middle is summarised, the items shown at each edge, the line width; ``profile`` sets all four
+    (``"default"``, ``"short"``, ``"full"``). ``sci_mode`` is accepted (NumPy chooses the notation)."""
+    if profile is not None:
+        if profile not in _PROFILES:
+            raise ArgumentTypeError(f"set_printoptions: unknown profile {profile!r}; use {', '.join(_PROFILES)}")
+        PRINT_OPTIONS.update(zip(("precision", "threshold", "edgeitems", "max_line_width"), _PROFILES[profile]))
+    for key, value in (("precision", precision), ("threshold", threshold), ("edgeitems", edgeitems),
+                       ("max_line_width", linewidth)):
+        if value is not None:
+            PRINT_OPTIONS[key] = int(value)
 
 
 def _is_dtype_name(a):

@@ -733,9 +733,6 @@ def test_encoder_config_carries_the_layer_and_the_norm(tmp_path):
         nn.TransformerEncoder.from_config({**config, "encoder_layer": "transformer_encoder_layer"})
 
 
-@pytest.mark.xfail(strict=True, reason="cr.load sets the training flag of the top module only; the sub-modules "
-                   "a constructor builds (self_attn, the Dropouts) stay in training mode: io/model_file._build "
-                   "should call module.train(flag) for a module that is not a container")
 def test_loaded_encoder_layer_is_in_eval_mode_throughout(tmp_path):
     layer = nn.TransformerEncoderLayer(4, 2, dim_feedforward=6, dropout=0.5).eval()
     cr.save(layer, tmp_path / "layer.crm")

@@ -9,6 +9,7 @@ so graphs of any depth work), handing each node the sum of the gradients of its
 output and passing what its ``backward`` returns on to its parents.
 """
 
+import weakref
 from heapq import heappop, heappush, heapreplace
 
 import numpy as np
@@ -37,6 +38,25 @@ def unbroadcast(grad, shape):
     if grad.shape != shape:
         raise ShapeError(f"cannot reduce a gradient of shape {grad.shape} to shape {shape}")
     return grad
+
+
+_retained = weakref.WeakKeyDictionary()  # node -> a weak reference to the non-leaf tensor that retains its grad
+
+
+def retain_grad(t):
+    """Make ``backward`` fill ``.grad`` of the non-leaf tensor ``t`` too (``Tensor.retain_grad``)."""
+    _retained[t._ctx] = weakref.ref(t)
+
+
+def _fill_retained(node, g, ref):
+    Tensor = _function._Tensor
+    t = ref()
+    if t is None or t._ctx is not node:
+        return
+    if t._grad is None:
+        t._grad = Tensor._wrap(g.astype(t._data.dtype, copy=True))
+    else:
+        t._grad._data += g
 
 
 def _fit(node, grad, shape):
@@ -80,12 +100,15 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
     captured = {}
     if capture is not None:
         captured = {t._ctx: None for t in capture if t._ctx is not None}
+    retained = _retained if capture is None and len(_retained) else None
 
     # A node is made after all of its inputs, so handling nodes from the newest to the oldest
     # handles each one after every node that used its output: its gradient is then complete.
     while node is not None:
         if captured and node in captured:
             captured[node] = g
+        if retained is not None and node in retained:
+            _fill_retained(node, g, retained[node])
         saved = node.saved
         if saved is None:
             raise BackwardError(

@@ -162,6 +162,26 @@ class Primitive:
     def __repr__(self):
         return f"<{type(self).__name__}Backward>"
 
+    @property
+    def next_functions(self):
+        """The nodes this one passes its gradients to, as PyTorch's ``grad_fn.next_functions``: a
+        ``(node, 0)`` pair per input (an ``AccumulateGrad`` for a leaf, ``(None, 0)`` where none is needed)."""
+        return tuple((None if p is None else p if isinstance(p, Primitive) else AccumulateGrad(p), 0)
+                     for p in self.parents)
+
+
+class AccumulateGrad:
+    """Where a gradient ends in a leaf's ``.grad``: what ``next_functions`` shows for a leaf (PyTorch's name)."""
+
+    __slots__ = ("variable",)
+    next_functions = ()
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def __repr__(self):
+        return "<AccumulateGrad>"
+
 
 _UNARY = object()  # apply_fast's second input when there is none
 

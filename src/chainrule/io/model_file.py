@@ -87,7 +87,11 @@ def _build(spec, where="model", depth=0):
     except Exception as e:  # noqa: BLE001 - a constructor given what a file says may fail in any way: say how
         what = str(e) if isinstance(e, ChainruleError) else f"{type(e).__name__}: {e}"
         raise ModelFileError(f"cannot rebuild {name} at {where} from {_short(config, 200)}: {_line(what)}") from None
-    module.__dict__["training"] = bool(spec.get("training", False))
+    training = bool(spec.get("training", False))
+    if module._container:  # its children come from the file, each with its own flag
+        module.__dict__["training"] = training
+    else:  # the sub-modules its constructor made (an attention block's dropouts) follow it
+        module.train(training)
     children = spec.get("children", {})
     if not isinstance(children, dict):
         raise ModelFileError(f"corrupted architecture at {where}: 'children' is not an object")
