@@ -714,6 +714,554 @@ def test_topk_ties_nan_and_edges():
         F.topk(cr.ones(3), 1.0)
 
 
+# ---- products over dimensions, more products ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64, np.uint8, np.bool_, np.float64])
+def test_prod_dtypes_as_torch(dtype):
+    a = np.array([[1, 2, 0], [3, 1, 2]]).astype(dtype)
+    for args in [(), (1,), (0, True)]:
+        _same(F.prod(cr.tensor(a, dtype=dtype), *args), torch.prod(torch.tensor(a), *args))
+    _same(F.prod(cr.tensor(a, dtype=dtype), 1, dtype=cr.float64), torch.prod(torch.tensor(a), 1, dtype=torch.float64))
+
+
+def test_prod_edges_and_arguments():
+    _same(F.prod(cr.ones(2, 0)), torch.prod(torch.ones(2, 0)))  # the empty product is 1
+    _same(F.prod(cr.tensor(2.5), 0), torch.prod(torch.tensor(2.5), 0))
+    _same(cr.tensor([[1.0, 2.0], [3.0, 4.0]]).prod(axis=0, keepdims=True), torch.tensor([[3.0, 8.0]]))
+    with pytest.raises(ArgumentError, match="prod: got both dim= and its NumPy alias axis="):
+        F.prod(cr.ones(2, 2), 0, axis=1)
+    with pytest.raises(ShapeError, match="prod: axis 2 is out of range"):
+        F.prod(cr.ones(2, 2), 2)
+
+
+def test_prod_gradient_with_zeros_in_float64_as_torch():
+    a = np.array([[0.0, 2.0, 0.0], [0.0, 3.0, -1.0], [2.0, 0.5, 4.0]])
+    x, t = cr.tensor(a, dtype=cr.float64, requires_grad=True), torch.tensor(a, requires_grad=True)
+    F.prod(x, 1).sum().backward()
+    torch.prod(t, 1).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())  # products of exact numbers: exact
+
+
+def test_square_dtypes_as_torch():
+    for dtype in (np.int32, np.int64, np.uint8, np.bool_, np.float64):
+        a = np.array([[1, 0, 3]]).astype(dtype)
+        _same(F.square(cr.tensor(a, dtype=dtype)), torch.square(torch.tensor(a)))
+
+
+def test_dot_mv_outer_check_their_operands_and_keep_integers():
+    u, v = [1, 2, 3], [4, 5, 6]
+    _same(F.dot(cr.tensor(u), cr.tensor(v)), torch.dot(torch.tensor(u), torch.tensor(v)))
+    _same(F.mv(cr.tensor([[1, 2], [3, 4]]), cr.tensor([1, -1])), torch.mv(torch.tensor([[1, 2], [3, 4]]),
+                                                                          torch.tensor([1, -1])))
+    u, v = [1, 2], [1.5, 2.0]
+    _same(F.outer(cr.tensor(u), cr.tensor(v)), torch.outer(torch.tensor(u), torch.tensor(v)))
+    _same(F.outer(cr.ones(0), cr.ones(2)), torch.outer(torch.ones(0), torch.ones(2)))
+    with pytest.raises(ShapeError, match=r"dot: expected two 1-D tensors, got shapes \(3, 1\) and \(3,\)"):
+        F.dot(cr.ones(3, 1), cr.ones(3))
+    with pytest.raises(ShapeError, match="dot: the vectors have different lengths, 3 and 4"):
+        F.dot(cr.ones(3), cr.ones(4))
+    with pytest.raises(DTypeError, match="dot: expected operands of one dtype, got float32 and float64"):
+        F.dot(cr.ones(3), cr.ones(3, dtype=cr.float64))
+    with pytest.raises(DTypeError, match="dot: not defined for bool"):
+        F.dot(cr.tensor([True]), cr.tensor([True]))
+    with pytest.raises(ShapeError, match=r"mv: cannot multiply a matrix of shape \(2, 3\) by a vector of length 2"):
+        F.mv(cr.ones(2, 3), cr.ones(2))
+    with pytest.raises(ShapeError, match="mv: expected a 2-D matrix and a 1-D vector"):
+        F.mv(cr.ones(3), cr.ones(3))
+    with pytest.raises(ShapeError, match=r"outer: expected a 1-D tensor as input, got a tensor of shape \(2, 2\)"):
+        F.outer(cr.ones(2, 2), cr.ones(2))
+
+
+def test_addmm_family_scales_and_ignores_the_input_at_beta_0():
+    b = np.array([np.nan, 1.0, np.inf], np.float32)
+    x = cr.tensor(b, requires_grad=True)
+    m1, m2 = np.ones((2, 4), np.float32), np.ones((4, 3), np.float32)
+    out = F.addmm(x, cr.tensor(m1), cr.tensor(m2), beta=0, alpha=0.5)
+    ref = torch.addmm(torch.tensor(b), torch.tensor(m1), torch.tensor(m2), beta=0, alpha=0.5)
+    _same(out, ref)
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros(3))  # as torch: beta * grad, 0
+    _same(x.addmm(cr.tensor(m1), cr.tensor(m2), beta=2), torch.tensor(b).addmm(torch.tensor(m1), torch.tensor(m2),
+                                                                                  beta=2))
+    with pytest.raises(ShapeError, match=r"addmm: input of shape \(2,\) does not broadcast to the product's shape"):
+        F.addmm(cr.ones(2), cr.tensor(m1), cr.tensor(m2))
+    with pytest.raises(ShapeError, match=r"addmm: input of shape \(3, 1, 1\)"):
+        F.addmm(cr.ones(3, 1, 1), cr.tensor(m1), cr.tensor(m2))
+    with pytest.raises(DTypeError, match="addmm: expected operands of one dtype"):
+        F.addmm(cr.ones(3, dtype=cr.float64), cr.tensor(m1), cr.tensor(m2))
+    with pytest.raises(ShapeError, match="bmm: expected two 3-D tensors"):
+        F.baddbmm(cr.ones(3), cr.ones(2, 4), cr.ones(4, 3))
+    _same(F.addmv(cr.ones(2), cr.tensor(m1), cr.ones(4), alpha=3),
+          torch.addmv(torch.ones(2), torch.tensor(m1), torch.ones(4), alpha=3))
+
+
+def test_cross_default_dim_and_checks():
+    rng = _rng()
+    a, b = rng.standard_normal((4, 3, 3)), rng.standard_normal((4, 3, 3))
+    with pytest.warns(UserWarning):  # torch warns when dim is left out; chainrule takes the same first size-3 dim
+        ref = torch.cross(torch.tensor(a), torch.tensor(b))
+    out = F.cross(cr.tensor(a, dtype=cr.float64), cr.tensor(b, dtype=cr.float64))
+    (mag,), _ = T.linear(lambda p, q: p[:, [1, 2, 0]] * q[:, [2, 0, 1]] + p[:, [2, 0, 1]] * q[:, [1, 2, 0]], [a, b])
+    T.assert_close(out.numpy(), ref, mag)
+    _same(F.cross(cr.tensor([1, 0, 0]), cr.tensor([0, 1, 0])), torch.cross(torch.tensor([1, 0, 0]),
+                                                                            torch.tensor([0, 1, 0]), dim=0))
+    with pytest.raises(ShapeError, match=r"cross: no dimension of size 3 in shape \(2, 4\)"):
+        F.cross(cr.ones(2, 4), cr.ones(2, 4))
+    with pytest.raises(ShapeError, match="cross: dimension 0 must have length 3 in both inputs"):
+        F.cross(cr.ones(2, 3), cr.ones(2, 3), dim=0)
+    with pytest.raises(ShapeError, match="cross: the inputs need the same number of dimensions"):
+        F.cross(cr.ones(4, 3), cr.ones(3))
+    with pytest.raises(DTypeError, match="cross: expected operands of one dtype"):
+        F.cross(cr.ones(3), cr.ones(3, dtype=cr.float64))
+
+
+def test_cdist_norms_zero_distance_gradient_and_checks():
+    a = np.array([[1.0, 2.0], [1.0, 2.0], [0.0, -1.0]], np.float32)
+    x, t = cr.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    out, ref = F.cdist(x, x), torch.cdist(t, t)
+    out.sum().backward()
+    ref.sum().backward()
+    assert np.isfinite(x.grad.numpy()).all()
+    T.assert_close(x.grad.numpy(), t.grad, np.abs(t.grad.numpy()) + 1)  # zero rows of the difference add nothing
+    for p in (0, math.inf, 3):
+        (mag,), _ = T.linear(lambda u, v, p=p: torch.cdist(u, -v, p=p), [a, a])  # the norm of |x1| + |x2|
+        T.assert_close(F.cdist(cr.tensor(a), cr.tensor(a), p=p).numpy(), torch.cdist(torch.tensor(a), torch.tensor(a),
+                                                                                     p=p), mag + 1)
+    _same(F.cdist(cr.ones(2, 0), cr.ones(3, 0)), torch.cdist(torch.ones(2, 0), torch.ones(3, 0)))
+    with pytest.raises(ShapeError, match="cdist: x1 and x2 need the same number of columns"):
+        F.cdist(cr.ones(4, 3), cr.ones(5, 2))
+    with pytest.raises(ShapeError, match="cdist: expected tensors of at least 2 dimensions"):
+        F.cdist(cr.ones(3), cr.ones(3))
+    with pytest.raises(ArgumentError, match="cdist: p must be a non-negative number, got -1"):
+        F.cdist(cr.ones(4, 3), cr.ones(5, 3), p=-1)
+    with pytest.raises(DTypeError, match="cdist: expected floating tensors, got int64"):
+        F.cdist(cr.ones(4, 3, dtype=cr.int64), cr.ones(5, 3, dtype=cr.int64))
+
+
+# ---- diagonals, grids, slices -------------------------------------------------------------------------------------
+
+
+def test_diag_diagonal_trace_as_torch_and_checks():
+    m = np.arange(12).reshape(3, 4)
+    for k in (-3, -1, 0, 2, 5):
+        _same(F.diag(cr.tensor(m), k), torch.diag(torch.tensor(m), k))
+        _same(F.diag(cr.tensor(m[0]), k), torch.diag(torch.tensor(m[0]), k))
+    _same(F.diag(cr.ones(0)), torch.diag(torch.ones(0)))
+    c = np.arange(24).reshape(2, 3, 4)
+    for args in [(0, 0, 1), (1, 2, 0), (-1, 2, 0), (2, -1, -3), (7, 0, 2)]:
+        _same(F.diagonal(cr.tensor(c), *args), torch.diagonal(torch.tensor(c), *args))
+    for dtype in (np.int32, np.uint8, np.float64):
+        a = m.astype(dtype)
+        _same(F.trace(cr.tensor(a, dtype=dtype)), torch.trace(torch.tensor(a)))
+    with pytest.raises(ShapeError, match="diag: supports 1-D and 2-D tensors, got shape"):
+        F.diag(cr.ones(2, 2, 2))
+    with pytest.raises(ShapeError, match="diagonal: needs a tensor of at least 2 dimensions"):
+        F.diagonal(cr.ones(3))
+    with pytest.raises(ShapeError, match="diagonal: dim1 and dim2 name the same dimension 1"):
+        F.diagonal(cr.ones(3, 3), 0, 1, -1)
+    with pytest.raises(ShapeError, match=r"trace: expected a matrix \(2-D\)"):
+        F.trace(cr.ones(2, 3, 4))
+    with pytest.raises(DTypeError, match="trace: not defined for bool"):
+        F.trace(cr.ones(2, 2, dtype=cr.bool_))
+    with pytest.raises(ArgumentTypeError, match="diag: diagonal must be an int"):
+        F.diag(cr.ones(2), 1.0)
+
+
+def test_meshgrid_as_torch_and_checks():
+    a, b = np.arange(2), np.arange(3)
+    with pytest.warns(UserWarning):
+        ref = torch.meshgrid(torch.tensor(a), torch.tensor(b))  # torch warns when indexing is left out
+    out = F.meshgrid(cr.tensor(a), cr.tensor(b))  # 'ij', as torch's default
+    for o, r in zip(out, ref):
+        _same(o, r)
+    for o, r in zip(F.meshgrid([cr.tensor(a), cr.tensor(5)], indexing="xy"),
+                    torch.meshgrid([torch.tensor(a), torch.tensor(5)], indexing="xy")):
+        _same(o, r)
+    _same(F.meshgrid(cr.tensor(a), indexing="xy")[0], torch.meshgrid(torch.tensor(a), indexing="xy")[0])
+    with pytest.raises(ArgumentError, match="meshgrid: needs at least one tensor"):
+        F.meshgrid(indexing="xy")
+    with pytest.raises(ArgumentError, match="meshgrid: indexing must be 'ij' or 'xy', got 'ji'"):
+        F.meshgrid(cr.tensor(a), indexing="ji")
+    with pytest.raises(ShapeError, match=r"meshgrid: expects 0-d or 1-d tensors, got shape \(2, 2\)"):
+        F.meshgrid(cr.ones(2, 2))
+    with pytest.raises(DTypeError, match="meshgrid: expected operands of one dtype"):
+        F.meshgrid(cr.tensor(a), cr.tensor(b, dtype=cr.float32))
+
+
+def test_narrow_as_torch_and_checks():
+    x = np.arange(12.0, dtype=np.float32).reshape(3, 4)
+    for args in [(1, -2, 2), (0, 1, 2), (1, 4, 0), (-1, 0, 4)]:
+        _same(F.narrow(cr.tensor(x), *args), torch.narrow(torch.tensor(x), *args))
+    _same(cr.tensor(x).narrow(0, cr.tensor(1), 2), torch.tensor(x).narrow(0, torch.tensor(1), 2))
+    with pytest.raises(OutOfRangeError, match=r"narrow: start \(3\) \+ length \(2\) exceeds dimension 1 of size 4"):
+        F.narrow(cr.tensor(x), 1, 3, 2)
+    with pytest.raises(OutOfRangeError, match="narrow: start -5 is out of range for dimension 1 of size 4"):
+        F.narrow(cr.tensor(x), 1, -5, 1)
+    with pytest.raises(ArgumentError, match="narrow: length must be non-negative"):
+        F.narrow(cr.tensor(x), 1, 0, -1)
+    with pytest.raises(ShapeError, match="narrow: cannot be applied to a 0-d tensor"):
+        F.narrow(cr.tensor(1.0), 0, 0, 1)
+    with pytest.raises(ShapeError, match="narrow: dim 2 is out of range"):
+        F.narrow(cr.tensor(x), 2, 0, 1)
+    with pytest.raises(ArgumentTypeError, match="narrow: start must be an int"):
+        F.narrow(cr.tensor(x), 1, 1.0, 1)
+
+
+# ---- indices of elements, sorting, unique values ------------------------------------------------------------------
+
+NONZERO_INPUTS = [np.array([[0, 1], [2, 0]]), np.array(3.0), np.array(0.0), np.array([[True, False, True]]),
+                  np.array([0.0, np.nan, -0.0, 2.0]), np.zeros((2, 0, 3)), np.arange(24).reshape(2, 3, 4) % 3]
+
+
+@pytest.mark.parametrize("k", range(len(NONZERO_INPUTS)))
+def test_nonzero_argwhere_as_torch(k):
+    a = NONZERO_INPUTS[k]
+    x, t = cr.tensor(a, dtype=a.dtype), torch.tensor(a)
+    _same(F.nonzero(x), torch.nonzero(t))
+    _same(F.argwhere(x), torch.argwhere(t))
+    _same(x.nonzero(), t.nonzero())
+    ours, theirs = F.nonzero(x, as_tuple=True), torch.nonzero(t, as_tuple=True)
+    assert len(ours) == len(theirs)
+    for o, r in zip(ours, theirs):
+        _same(o, r)
+    if a.ndim:  # as an index, the way where(condition) is used: x[where(x > 0)]
+        _same(x[F.nonzero(x, as_tuple=True)], t[torch.where(t)])
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_argsort_ties_and_nan_as_torch_stable(descending):
+    a = np.array([[3.0, 1.0, np.nan, 1.0, 3.0, -np.inf], [0.0, -0.0, 2.0, np.nan, 2.0, 0.0]], np.float32)
+    for dim in (0, 1, -1):
+        _same(F.argsort(cr.tensor(a), dim, descending), torch.argsort(torch.tensor(a), dim=dim, descending=descending,
+                                                                                  stable=True))
+    _same(cr.tensor(a).argsort(descending=descending, stable=True),
+          torch.tensor(a).argsort(descending=descending, stable=True))
+    _same(F.argsort(cr.tensor(2.0)), torch.argsort(torch.tensor(2.0)))
+
+
+UNIQUE_INPUTS = [np.array([3, 1, 2, 1, 3]), np.array([[1, 2], [3, 1]]), np.array([1.0, np.nan, np.nan, 1.0, -2.0]),
+                 np.array([True, False, True]), np.array(2.0), np.array([], np.int64),
+                 np.array([[1.5, -2.0], [-2.5, 1.0], [1.5, -2.0], [-1.5, -3.0]], np.float32)]
+
+
+@pytest.mark.parametrize("k", range(len(UNIQUE_INPUTS)))
+@pytest.mark.parametrize("flags", [(False, False), (True, False), (False, True), (True, True)])
+def test_unique_as_torch(k, flags):
+    a = UNIQUE_INPUTS[k]
+    inverse, counts = flags
+    dims = [None] + ([0, 1, -1] if a.ndim == 2 else [])
+    for dim in dims:
+        for s in (True, False):
+            out = F.unique(cr.tensor(a, dtype=a.dtype), s, inverse, counts, dim)
+            ref = torch.unique(torch.tensor(a), s, inverse, counts, dim)
+            if not (inverse or counts):
+                out, ref = (out,), (ref,)
+            assert len(out) == len(ref)
+            for o, r in zip(out, ref):
+                _same(o, r)
+
+
+def test_unique_method_and_dim_of_a_0d_tensor():
+    _same(cr.tensor([2, 2, 1]).unique(), torch.tensor([2, 2, 1]).unique())
+    with pytest.raises(ShapeError, match="unique: dim needs a tensor of at least 1 dimension"):
+        F.unique(cr.tensor(2.0), dim=0)
+
+
+def test_count_nonzero_as_torch():
+    a = np.array([[0.0, 1.0, 2.0], [0.0, 0.0, np.nan]])
+    for dim in (None, 0, 1, (0, 1), -1):
+        _same(F.count_nonzero(cr.tensor(a), dim), torch.count_nonzero(torch.tensor(a), dim))
+    _same(cr.tensor([True, False]).count_nonzero(), torch.tensor([True, False]).count_nonzero())
+    _same(F.count_nonzero(cr.tensor(2.0), 0), torch.count_nonzero(torch.tensor(2.0), 0))
+
+
+def test_bincount_as_torch_and_checks():
+    for a, kw in [([1, 1, 3], {}), ([1, 1, 3], {"minlength": 6}), ([], {}), ([], {"minlength": 2})]:
+        _same(F.bincount(cr.tensor(a, dtype=cr.int64), **kw), torch.bincount(torch.tensor(a, dtype=torch.long), **kw))
+    idx = np.array([0, 2, 2], np.int32)
+    _same(F.bincount(cr.tensor(idx, dtype=cr.int32)), torch.bincount(torch.tensor(idx)))
+    small = idx.astype(np.uint8)
+    _same(F.bincount(cr.tensor(small, dtype=cr.uint8)), torch.bincount(torch.tensor(small)))
+    for w in (np.array([0.5, 1.0, 0.25], np.float32), np.array([1, 2, 3]), np.array([0.5, 1.0, 0.25])):
+        _same(F.bincount(cr.tensor(idx, dtype=cr.int32), cr.tensor(w, dtype=w.dtype)),
+              torch.bincount(torch.tensor(idx), torch.tensor(w)))
+    with pytest.raises(ArgumentError, match="bincount: the values must be non-negative, got -1"):
+        F.bincount(cr.tensor([-1]))
+    with pytest.raises(ShapeError, match="bincount: expected a 1-D tensor"):
+        F.bincount(cr.tensor([[1]]))
+    with pytest.raises(DTypeError, match="bincount: expected an integer tensor, got float32"):
+        F.bincount(cr.tensor([1.0]))
+    with pytest.raises(DTypeError, match="bincount: expected an integer tensor, got bool"):
+        F.bincount(cr.tensor([True]))
+    with pytest.raises(ArgumentError, match="bincount: minlength must be >= 0"):
+        F.bincount(cr.tensor([1]), minlength=-1)
+    with pytest.raises(ShapeError, match="bincount: weights must be 1-D with one per element"):
+        F.bincount(cr.tensor([1, 2]), cr.ones(3))
+
+
+# ---- selections by mask and by flat index --------------------------------------------------------------------------
+
+
+def test_masked_select_take_take_along_dim_as_torch():
+    x = np.arange(6.0, dtype=np.float32).reshape(2, 3)
+    mask = np.array([True, False, True])
+    _same(F.masked_select(cr.tensor(x), cr.tensor(mask)), torch.masked_select(torch.tensor(x), torch.tensor(mask)))
+    _same(F.masked_select(cr.tensor(2.0), cr.tensor([[True], [False]])),
+          torch.masked_select(torch.tensor(2.0), torch.tensor([[True], [False]])))
+    _same(F.masked_select(cr.tensor(2.0), cr.tensor(True)), torch.masked_select(torch.tensor(2.0), torch.tensor(True)))
+    _same(F.take(cr.tensor(3.0), cr.tensor(0)), torch.take(torch.tensor(3.0), torch.tensor(0)))
+    flat = [[-1, 0], [5, 2]]
+    _same(F.take(cr.tensor(x), cr.tensor(flat)), torch.take(torch.tensor(x), torch.tensor(flat)))
+    for idx, dim in [([[2, 0]], 1), ([5, 0], None), ([[0], [1]], 0), ([[-1]], 1)]:
+        _same(F.take_along_dim(cr.tensor(x), cr.tensor(idx), dim), torch.take_along_dim(torch.tensor(x),
+                                                                                         torch.tensor(idx), dim))
+    wide, tall = np.arange(6.0, dtype=np.float32).reshape(2, 1, 3), np.array([[[0, 2]] * 4])  # broadcast: (2, 4, 2)
+    _same(F.take_along_dim(cr.tensor(wide), cr.tensor(tall), 2),
+          torch.take_along_dim(torch.tensor(wide), torch.tensor(tall), 2))
+
+
+def test_masked_select_take_take_along_dim_checks():
+    x = cr.ones(2, 3)
+    with pytest.raises(DTypeError, match="masked_select: mask must be a bool tensor, got int64"):
+        F.masked_select(x, cr.tensor([1, 0, 1]))
+    with pytest.raises(ShapeError, match=r"masked_select: the mask's shape \(2,\) does not broadcast"):
+        F.masked_select(x, cr.tensor([True, False]))
+    with pytest.raises(OutOfRangeError, match="take: index 6 is out of range for a tensor of 6 elements"):
+        F.take(x, cr.tensor([6]))
+    with pytest.raises(OutOfRangeError, match="take: index -7 is out of range"):
+        F.take(x, cr.tensor([-7]))
+    with pytest.raises(DTypeError, match="take: index must be int64, got int32"):
+        F.take(x, cr.tensor([1], dtype=cr.int32))
+    with pytest.raises(ShapeError, match="take_along_dim: input and indices need the same number of dimensions"):
+        F.take_along_dim(x, cr.tensor([1]), 1)
+    with pytest.raises(ShapeError, match=r"take_along_dim: shapes \(2, 3\) and \(3, 1\) do not broadcast in dim"):
+        F.take_along_dim(x, cr.zeros(3, 1, dtype=cr.int64), 1)
+    with pytest.raises(OutOfRangeError, match="take_along_dim: index 3 is out of range for dimension 1 of size 3"):
+        F.take_along_dim(x, cr.tensor([[3]]), 1)
+    with pytest.raises(OutOfRangeError, match="take_along_dim: index -1 is out of range for dimension 0 of size 6"):
+        F.take_along_dim(x, cr.tensor([-1]))
+
+
+# ---- comparisons as a whole, logic --------------------------------------------------------------------------------
+
+_A = [1.0, np.nan, np.inf, -np.inf, 1e-9, 1.0, np.inf, 100.0]
+_B = [1.0, np.nan, np.inf, np.inf, 0.0, 1.00001, 1.0, 100.001]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_isclose_allclose_as_torch(dtype):
+    a, b = np.array(_A, dtype), np.array(_B, dtype)
+    x, y, tx, ty = cr.tensor(a, dtype=dtype), cr.tensor(b, dtype=dtype), torch.tensor(a), torch.tensor(b)
+    for kw in [{}, {"equal_nan": True}, {"rtol": 0, "atol": 0}, {"rtol": 1e-3, "atol": 0.0}, {"atol": 2.0}]:
+        _same(F.isclose(x, y, **kw), torch.isclose(tx, ty, **kw))
+        assert F.allclose(x, y, **kw) is torch.allclose(tx, ty, **kw)
+        assert F.allclose(x[:1], y[:1], **kw) is torch.allclose(tx[:1], ty[:1], **kw) is True
+    _same(x.isclose(y[:1]), tx.isclose(ty[:1]))  # broadcasting
+
+
+def test_isclose_of_integers_and_bools_as_torch_and_checks():
+    for a, b, kw in [([16777217], [16777216], {"rtol": 0, "atol": 0.5}), ([1, 2], [1, 3], {}), ([1, 2], [1, 3],
+                     {"rtol": 0.5, "atol": 0}), ([True, False], [False, False], {}), ([True, False], [False, False],
+                     {"atol": 1})]:
+        _same(F.isclose(cr.tensor(a), cr.tensor(b), **kw), torch.isclose(torch.tensor(a), torch.tensor(b), **kw))
+    u = np.array([3], np.uint8), np.array([1], np.uint8)
+    _same(F.isclose(*(cr.tensor(v, dtype=cr.uint8) for v in u), atol=1.5),
+          torch.isclose(*(torch.tensor(v) for v in u), atol=1.5))
+    with pytest.raises(DTypeError, match="isclose: the tensors have dtypes float32 and float64"):
+        F.isclose(cr.ones(2), cr.ones(2, dtype=cr.float64))
+    with pytest.raises(DTypeError, match="isclose: the tensors have dtypes"):
+        F.allclose(cr.ones(2), cr.ones(2, dtype=cr.float64))
+    with pytest.raises(ShapeError, match="isclose: cannot broadcast shapes"):
+        F.isclose(cr.ones(2), cr.ones(3))
+    with pytest.raises(ArgumentError, match="isclose: rtol must be >= 0, got -1"):
+        F.isclose(cr.ones(2), cr.ones(2), rtol=-1)
+    with pytest.raises(ArgumentTypeError, match="isclose: expected two tensors, got float"):
+        F.isclose(cr.ones(2), 1.0)
+
+
+def test_equal_as_torch():
+    pairs = [(np.ones(2, np.float32), np.ones(2)), (np.ones(2), np.ones(3)), (np.ones((2, 1)), np.ones(2)),
+             (np.array([np.nan]), np.array([np.nan])), (np.ones(2, np.float32), np.ones(2, np.int64)),
+             (np.array([1, 2]), np.array([1, 3]))]
+    for a, b in pairs:
+        assert F.equal(cr.tensor(a, dtype=a.dtype), cr.tensor(b, dtype=b.dtype)) is torch.equal(torch.tensor(a),
+                                                                                              torch.tensor(b))
+    assert cr.tensor([1, 2]).equal(cr.tensor([1, 2])) is True
+
+
+@pytest.mark.parametrize("name", ["logical_and", "logical_or", "logical_xor"])
+def test_logical_binary_as_torch(name):
+    a, b = np.array([[0.0, 1.0, np.nan, -0.0]], np.float32), np.array([[1], [0]])
+    _same(getattr(F, name)(cr.tensor(a), cr.tensor(b)), getattr(torch, name)(torch.tensor(a), torch.tensor(b)))
+    _same(getattr(cr.tensor(a), name)(cr.tensor(a)), getattr(torch.tensor(a), name)(torch.tensor(a)))
+    with pytest.raises(ShapeError, match=f"{name}: cannot broadcast shapes"):
+        getattr(F, name)(cr.ones(2), cr.ones(3))
+
+
+def test_logical_not_is_floating_point_is_nonzero_element_size_as_torch():
+    for a in (np.array([0, 3]), np.array([0.0, np.nan]), np.array([True, False])):
+        _same(F.logical_not(cr.tensor(a, dtype=a.dtype)), torch.logical_not(torch.tensor(a)))
+    for dtype, tdtype in NP_DTYPES:
+        x, t = cr.ones(1, dtype=dtype), torch.ones(1, dtype=tdtype)
+        assert F.is_floating_point(x) is torch.is_floating_point(t)
+        assert x.is_floating_point() is t.is_floating_point()
+        assert x.element_size() == t.element_size()
+    for v in (1.0, 0, [2], [[0.0]], True):
+        assert F.is_nonzero(cr.tensor(v)) is torch.is_nonzero(torch.tensor(v))
+    with pytest.raises(ShapeError, match="is_nonzero: the truth value of a tensor with more than one value"):
+        F.is_nonzero(cr.ones(2))
+    with pytest.raises(ShapeError, match="is_nonzero: the truth value of a tensor with no values"):
+        F.is_nonzero(cr.ones(0))
+
+
+NP_DTYPES = [(cr.float16, torch.float16), (cr.float32, torch.float32), (cr.float64, torch.float64),
+             (cr.int64, torch.int64), (cr.int32, torch.int32), (cr.uint8, torch.uint8), (cr.bool_, torch.bool)]
+
+
+# ---- clamps, erf, lerp, moments ------------------------------------------------------------------------------------
+
+
+def test_clamp_min_max_dtypes_nan_and_tensor_bounds_as_torch():
+    i = np.array([1, 2, 3])
+    _same(F.clamp_min(cr.tensor(i), 2), torch.clamp_min(torch.tensor(i), 2))
+    _same(F.clamp_min(cr.tensor(i), 1.5), torch.clamp_min(torch.tensor(i), 1.5))
+    _same(F.clamp_max(cr.tensor(i), cr.tensor([2, 2, 2])), torch.clamp_max(torch.tensor(i), torch.tensor([2, 2, 2])))
+    f = np.array([np.nan, -1.0, 0.5, 2.0], np.float32)
+    for bound in (0.5, np.array([0.5, np.nan, 0.5, 3.0], np.float32)):
+        b, tb = (cr.tensor(bound), torch.tensor(bound)) if isinstance(bound, np.ndarray) else (bound, bound)
+        _same(F.clamp_min(cr.tensor(f), b), torch.clamp_min(torch.tensor(f), tb))
+        _same(F.clamp_max(cr.tensor(f), b), torch.clamp_max(torch.tensor(f), tb))
+    # ties go to the input, the gradient of a tensor bound where it wins
+    x, m = cr.tensor([0.0, 1.0, 0.5], requires_grad=True), cr.tensor([0.5, 0.5, 0.5], requires_grad=True)
+    tx, tm = torch.tensor([0.0, 1.0, 0.5], requires_grad=True), torch.tensor([0.5, 0.5, 0.5], requires_grad=True)
+    F.clamp_min(x, m).sum().backward()
+    torch.clamp_min(tx, tm).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+    np.testing.assert_array_equal(m.grad.numpy(), tm.grad.numpy())
+    with pytest.raises(ArgumentTypeError, match="clamp_min: the bound must be a number or a tensor, got str"):
+        F.clamp_min(cr.ones(2), "0")
+    with pytest.raises(ShapeError, match="clamp_max: cannot broadcast shapes"):
+        F.clamp_max(cr.ones(2), cr.ones(3))
+
+
+def test_erf_erfinv_dtypes_and_special_values_as_torch():
+    _same(F.erf(cr.tensor([1, 2])).round(decimals=5), torch.erf(torch.tensor([1, 2])).round(decimals=5))
+    special = np.array([-1.0, 0.0, 1.0, 1.5, -2.0, np.nan, -0.0], np.float32)
+    _same(F.erfinv(cr.tensor(special)), torch.erfinv(torch.tensor(special)))
+    assert F.erfinv(cr.tensor([0])).dtype == cr.float32
+    a = np.linspace(-0.999999, 0.999999, 2001)  # float64: within a few ulps of torch's, scaled by the slope
+    out, ref = F.erfinv(cr.tensor(a, dtype=cr.float64)).numpy(), torch.erfinv(torch.tensor(a)).numpy()
+    slope = np.sqrt(np.pi) / 2 * np.exp(ref**2)  # an error of eps in x moves erfinv by the slope times it
+    T.assert_close(out, ref, np.abs(ref) + slope)
+
+
+def test_lerp_checks():
+    with pytest.raises(DTypeError, match="lerp: end has dtype float64 but input has float32"):
+        F.lerp(cr.ones(2), cr.ones(2, dtype=cr.float64), 0.5)
+    with pytest.raises(DTypeError, match="lerp: weight has dtype float64"):
+        F.lerp(cr.ones(2), cr.ones(2), cr.ones(2, dtype=cr.float64))
+    with pytest.raises(DTypeError, match="lerp: expected floating tensors, got int64"):
+        F.lerp(cr.ones(2, dtype=cr.int64), cr.ones(2, dtype=cr.int64), 1)
+
+
+@pytest.mark.parametrize("name", ["var_mean", "std_mean"])
+def test_var_mean_std_mean_forms_as_torch(name):
+    a = _rng().standard_normal((3, 4))
+    x, t = cr.tensor(a, dtype=cr.float64), torch.tensor(a)
+    forms = [((), {}), ((1,), {}), ((0, True), {}), ((True,), {}), ((), {"unbiased": False}),
+             (((0, 1),), {"correction": 0, "keepdim": True}), ((1,), {"keepdim": True})]
+    for args, kw in forms:
+        out, ref = getattr(F, name)(x, *args, **kw), getattr(torch, name)(t, *args, **kw)
+        assert type(out) is tuple and len(out) == 2
+        for o, r in zip(out, ref):
+            assert o.shape == tuple(r.shape)
+            np.testing.assert_allclose(o.numpy(), r.numpy(), rtol=1e-12)
+
+
+# ---- random draws --------------------------------------------------------------------------------------------------
+
+
+def test_bernoulli_draws_zeros_and_ones_from_the_seeded_generator():
+    p = cr.tensor([0.0, 1.0, 0.3, 0.7], dtype=cr.float64)
+    cr.manual_seed(5)
+    first = F.bernoulli(p)
+    cr.manual_seed(5)
+    np.testing.assert_array_equal(p.bernoulli().numpy(), first.numpy())
+    assert first.dtype == cr.float64 and first.numpy()[0] == 0 and first.numpy()[1] == 1
+    g = cr.Generator().manual_seed(3)
+    a = F.bernoulli(cr.full((2, 3), 0.5), generator=g)
+    np.testing.assert_array_equal(a.numpy(), F.bernoulli(cr.full((2, 3), 0.5), generator=cr.Generator().manual_seed(3)))
+    np.testing.assert_array_equal(F.bernoulli(cr.zeros(2, 3), 1.0).numpy(), torch.bernoulli(torch.zeros(2, 3), 1.0))
+    n, q = 40000, 0.3  # the frequency is within 6 standard deviations of p
+    freq = F.bernoulli(cr.full((n,), q), generator=cr.Generator().manual_seed(1)).numpy().mean()
+    assert abs(freq - q) < 6 * math.sqrt(q * (1 - q) / n)
+    assert not F.bernoulli(cr.full((2,), 0.5, requires_grad=True)).requires_grad  # a constant
+    with pytest.raises(ArgumentError, match=r"bernoulli: the probabilities must lie in \[0, 1\]"):
+        F.bernoulli(cr.tensor([1.5]))
+    with pytest.raises(ArgumentError, match=r"bernoulli: p must be a number in \[0, 1\], got 2.0"):
+        F.bernoulli(cr.zeros(2), 2.0)
+    with pytest.raises(DTypeError, match="bernoulli: expected a floating tensor of probabilities, got int64"):
+        F.bernoulli(cr.tensor([0, 1]))
+
+
+def test_multinomial_draws_and_checks():
+    g = cr.Generator().manual_seed(0)
+    w = cr.tensor([[1.0, 0.0, 3.0], [0.0, 0.0, 2.0]])
+    out = F.multinomial(w, 1, generator=g)
+    assert out.dtype == cr.int64 and out.shape == (2, 1) and out.numpy()[1, 0] == 2
+    many = F.multinomial(cr.tensor([1.0, 0.0, 3.0]), 20000, replacement=True, generator=g).numpy()
+    assert set(np.unique(many)) == {0, 2}  # a zero weight is never drawn
+    freq = (many == 2).mean()
+    assert abs(freq - 0.75) < 6 * math.sqrt(0.75 * 0.25 / many.size)
+    perm = F.multinomial(cr.ones(6, dtype=cr.float64), 6, generator=g).numpy()
+    assert sorted(perm) == list(range(6))  # without replacement: each category once
+    firsts = np.array([F.multinomial(cr.tensor([1.0, 3.0]), 1, generator=g).item() for _ in range(2000)])
+    assert abs(firsts.mean() - 0.75) < 6 * math.sqrt(0.75 * 0.25 / 2000)  # the first draw follows the weights
+    np.testing.assert_array_equal(F.multinomial(cr.tensor([0.0, 1.0, 0.0]), 2).numpy()[:1], [1])  # zero weights last
+    assert cr.tensor([0.5, 0.5]).multinomial(2).shape == (2,)
+    for args, error, text in [
+        ((cr.tensor([0.0, 1.0, 0.0]), 4), ArgumentError, "cannot draw 4 samples from 3 categories without"),
+        ((cr.tensor([0.0, 0.0]), 1), ArgumentError, "every row of weights needs a positive sum"),
+        ((cr.tensor([-1.0, 2.0]), 1), ArgumentError, "the weights must be finite and non-negative"),
+        ((cr.tensor([1.0, np.nan]), 1), ArgumentError, "the weights must be finite and non-negative"),
+        ((cr.ones(2, 2, 2), 1), ShapeError, "the weights must be 1-D or 2-D"),
+        ((cr.tensor([1, 2]), 1), DTypeError, "expected a floating tensor of probabilities"),
+        ((cr.ones(3), 0), ArgumentError, "num_samples must be positive, got 0"),
+    ]:
+        with pytest.raises(error, match="multinomial: " + text):
+            F.multinomial(*args)
+
+
+def test_normal_shapes_dtypes_and_statistics_as_torch():
+    cases = [((cr.zeros(2, 3), 1.0), (torch.zeros(2, 3), 1.0)),
+             ((0.0, cr.ones(3, dtype=cr.float64)), (0.0, torch.ones(3, dtype=torch.float64))),
+             ((cr.zeros(2, 1), cr.ones(3)), (torch.zeros(2, 1), torch.ones(3))),
+             ((2.0, 3.0, (2, 2)), (2.0, 3.0, (2, 2))), ((2.0, 3.0, [4]), (2.0, 3.0, [4]))]
+    for ours, theirs in cases:
+        out, ref = F.normal(*ours), torch.normal(*theirs)
+        assert out.shape == tuple(ref.shape) and out.dtype == NP[ref.dtype]
+    assert F.normal(cr.zeros(2), generator=cr.Generator().manual_seed(1)).shape == (2,)
+    a = F.normal(1.0, 2.0, (20000,), generator=cr.Generator().manual_seed(4)).numpy().astype(np.float64)
+    assert abs(a.mean() - 1.0) < 6 * 2.0 / math.sqrt(a.size) and abs(a.std() - 2.0) < 0.1
+    cr.manual_seed(9)
+    first = F.normal(cr.zeros(3), cr.ones(3))
+    cr.manual_seed(9)
+    np.testing.assert_array_equal(F.normal(cr.zeros(3), cr.ones(3)).numpy(), first.numpy())
+    np.testing.assert_array_equal(F.normal(0.0, 0.0, (2,)).numpy(), [0.0, 0.0])
+    assert F.normal(0.0, 1.0, (2,), dtype=cr.float64).dtype == cr.float64
+    for args, error, text in [
+        ((0.0, 1.0), ArgumentTypeError, "with a number mean and std, give size"),
+        ((cr.zeros(2), -1.0), ArgumentError, "std must be >= 0"),
+        ((cr.zeros(2), cr.tensor([1.0, -1.0])), ArgumentError, "std must be >= 0"),
+        ((cr.zeros(2, dtype=cr.int64), 1.0), DTypeError, "expected a floating tensor"),
+        ((cr.zeros(2), 1.0, (2,)), ArgumentTypeError, "size is only for a number mean and std"),
+        ((cr.zeros(2), cr.zeros(3)), ShapeError, "cannot broadcast mean of shape"),
+    ]:
+        with pytest.raises(error, match="normal: " + text):
+            F.normal(*args)
+
+
 # ---- the public surface ------------------------------------------------------------------------------------------
 
 
@@ -721,5 +1269,9 @@ def test_every_public_function_is_exported_and_the_method_list_is_right():
     for name in FM.__all__:
         assert callable(getattr(F, name)), name
         assert getattr(F, name) is getattr(FM, name), name
-    assert set(FM.TENSOR_METHODS) == set(FM.__all__) - {"einsum"}
+    # a Tensor method wherever torch.Tensor has one; all but the Tensor-only methods are torch functions too
+    assert set(FM.TENSOR_METHODS) == {name for name in FM.__all__ if hasattr(torch.Tensor, name)}
+    assert {name for name in FM.__all__ if not hasattr(torch, name)} == {"element_size", "repeat", "view_as"}
+    for name in FM.TENSOR_METHODS:
+        assert getattr(cr.Tensor, name) is not None, name
     assert F.norm is FM.norm  # not the submodule functional.norm

@@ -260,3 +260,99 @@ def test_set_printoptions():
     finally:
         cr.set_printoptions(profile="default")
     assert "..." in repr(cr.zeros(2000)) and repr(cr.tensor([1.23456])) == "tensor([1.2346])"
+
+
+def test_size_is_torch_size():
+    x, tx = cr.zeros(2, 3, 4), torch.zeros(2, 3, 4)
+    assert x.shape == x.size() == cr.Size([2, 3, 4]) == (2, 3, 4) == tuple(tx.shape)
+    assert isinstance(x.shape, tuple) and isinstance(x.size()[1:], cr.Size) and x.size()[1:] == (3, 4)
+    assert x.shape.numel() == tx.shape.numel() == 24 and x.size(-1) == 4
+    assert repr(x.shape) == "chainrule.Size([2, 3, 4])" and str(x.shape) == "(2, 3, 4)"  # messages print tuples
+
+
+@pytest.mark.parametrize("fn", [
+    lambda m, a, b: a % b, lambda m, a, b: m.remainder(a, b), lambda m, a, b: m.fmod(a, b), lambda m, a, b: a // b,
+    lambda m, a, b: m.floor_divide(a, 2), lambda m, a, b: 7 % b, lambda m, a, b: 7 // b, lambda m, a, b: a % 2.5,
+    lambda m, a, b: m.div(a, b, rounding_mode="trunc"), lambda m, a, b: a.div(b, rounding_mode="floor"),
+    lambda m, a, b: m.div(a.float(), b, rounding_mode="trunc"), lambda m, a, b: m.true_divide(a, b),
+], ids=["mod", "remainder", "fmod", "floordiv", "floor_divide", "rmod", "rfloordiv", "mod_float", "trunc", "floor",
+        "trunc_float", "true_divide"])
+def test_integer_division_and_modulo_as_torch(fn):
+    a, b = [-7, -3, 0, 3, 7, 8], [3, -3, 2, -2, 4, 3]
+    out, tout = fn(cr, cr.tensor(a), cr.tensor(b)), fn(torch, torch.tensor(a), torch.tensor(b))
+    assert str(out.dtype) == str(tout.dtype).replace("torch.", "")
+    np.testing.assert_allclose(out.numpy(), tout.numpy(), rtol=1e-6)
+
+
+def test_add_sub_alpha_and_the_deprecated_overload():
+    for m in (cr, torch):
+        x, g = m.ones(3), m.full((3,), 2.0)
+        assert m.add(x, g, alpha=2).tolist() == [5.0] * 3 and m.sub(x, g, alpha=0.5).tolist() == [0.0] * 3
+        assert m.multiply(x, g).tolist() == m.mul(x, g).tolist() == [2.0] * 3 and m.negative(x).tolist() == [-1.0] * 3
+        with pytest.warns(UserWarning, match="deprecated"):
+            x.add_(-0.5, g)  # old tutorials' p.data.add_(-lr, p.grad.data)
+        assert x.tolist() == [0.0] * 3
+    with pytest.raises(ArgumentTypeError, match="add_"):
+        cr.ones(2).add_(cr.ones(2), cr.ones(2))
+    with pytest.raises(ArgumentError, match="rounding_mode"):
+        cr.div(cr.ones(2), 2, rounding_mode="ceil")
+
+
+def test_where_with_only_a_condition_gives_the_indices():
+    c = np.array([[True, False], [False, True]])
+    out, tout = cr.where(cr.tensor(c)), torch.where(torch.tensor(c))
+    assert len(out) == len(tout) == 2
+    for o, t in zip(out, tout):
+        np.testing.assert_array_equal(o.numpy(), t.numpy())
+    with pytest.raises(ArgumentTypeError, match="where"):
+        cr.where(cr.tensor(c), cr.ones(2))
+
+
+@pytest.mark.parametrize("shape,wrap", [((3, 3), False), ((5, 3), False), ((5, 3), True), ((3, 4), False),
+                                        ((2, 2, 2), False), ((7, 2), True)])
+def test_fill_diagonal_as_torch(shape, wrap):
+    out, tout = cr.zeros(shape).fill_diagonal_(2.0, wrap=wrap), torch.zeros(shape).fill_diagonal_(2.0, wrap=wrap)
+    np.testing.assert_array_equal(out.numpy(), tout.numpy())
+    with pytest.raises(ShapeError, match="fill_diagonal_"):
+        cr.zeros(2, 3, 2).fill_diagonal_(1.0)
+
+
+def test_generated_in_place_methods_write_record_and_bump_the_version():
+    def run(m):
+        w = m.tensor([[0.3, -1.2, 2.0], [0.5, 0.0, -0.7]], requires_grad=True)
+        y = w * 2
+        before = y._version
+        assert y.clamp_min_(0.1) is y and y.sin_() is y and y._version == before + 2
+        y.index_add_(1, m.tensor([0, 0]), w[:, :2], alpha=3)
+        y.sum().backward()
+        with pytest.raises(RuntimeError if m is torch else cr.errors.BackwardError, match="leaf"):
+            w.sin_()
+        return y.detach().numpy(), w.grad.numpy()
+
+    (y, g), (ty, tg) = run(cr), run(torch)
+    np.testing.assert_allclose(y, ty, rtol=1e-6)
+    np.testing.assert_allclose(g, tg, rtol=1e-6)
+
+
+def test_bernoulli_in_place_draws_zeros_and_ones_from_the_seeded_generator():
+    cr.manual_seed(3)
+    a = cr.zeros(200).bernoulli_(0.25)
+    cr.manual_seed(3)
+    np.testing.assert_array_equal(cr.zeros(200).bernoulli_(0.25).numpy(), a.numpy())
+    assert set(np.unique(a.numpy())) <= {0.0, 1.0} and 20 < a.sum().item() < 80
+    assert cr.zeros(3).bernoulli_(cr.tensor([0.0, 1.0, 0.0])).tolist() == [0.0, 1.0, 0.0]
+    with pytest.raises(cr.errors.OutOfRangeError, match="bernoulli_"):
+        cr.zeros(3).bernoulli_(1.5)
+
+
+@pytest.mark.parametrize("norm", [lambda m: m.nn.BatchNorm1d(4, affine=False),
+                                  lambda m: m.nn.LayerNorm(4, elementwise_affine=False)], ids=["batch", "layer"])
+def test_a_normalisation_without_affine_feeds_an_in_place_relu(norm):
+    x = np.random.default_rng(1).standard_normal((6, 4)).astype(np.float32)
+
+    def run(m):
+        xt = m.tensor(x, requires_grad=True)
+        m.nn.Sequential(norm(m), m.nn.ReLU(inplace=True))(xt).pow(2).sum().backward()
+        return xt.grad.numpy()
+
+    np.testing.assert_allclose(run(cr), run(torch), atol=1e-5)

@@ -66,6 +66,7 @@ from .creation import (
 from .device import device, get_default_device, set_default_device
 from .functional import (
     abs,
+    add,
     amax,
     amin,
     argmax,
@@ -75,6 +76,8 @@ from .functional import (
     clamp,
     clip,
     concatenate,
+    div,
+    divide,
     exp,
     expand,
     flatten,
@@ -90,9 +93,14 @@ from .functional import (
     mean,
     min,
     minimum,
+    mul,
+    multiply,
+    neg,
+    negative,
     numel,
     pad,
     permute,
+    pow,
     relu,
     reshape,
     sigmoid,
@@ -104,10 +112,13 @@ from .functional import (
     stack,
     std,
     step,
+    sub,
+    subtract,
     sum,
     swapaxes,
     tanh,
     transpose,
+    true_divide,
     unbind,
     unsqueeze,
     var,
@@ -116,6 +127,7 @@ from .functional import (
 from .io import load, load_state, save, save_state
 from .tensor import (
     DTYPE_ALIASES,
+    Size,
     Tensor,
     bool_,
     float16,
@@ -129,7 +141,7 @@ from .tensor import (
     uint8,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # PyTorch's short dtype names: cr.float, cr.double, cr.half, cr.long, cr.int, cr.short, cr.bool
 globals().update(DTYPE_ALIASES)
@@ -147,9 +159,34 @@ COMPOSITE_METHODS = ("var", "std", "flatten", "swapaxes", "squeeze", "unsqueeze"
 COMPOSITE_METHODS += tuple(n for n in functional.math.TENSOR_METHODS if n not in vars(Tensor))
 for _name in COMPOSITE_METHODS:
     setattr(Tensor, _name, getattr(functional, _name))
+
+
+def _in_place(name):
+    def method(self, *args, **kwargs):
+        return self._update(f"{name}_", lambda s: getattr(s, name)(*args, **kwargs), *args, *kwargs.values())
+
+    method.__name__ = method.__qualname__ = f"{name}_"
+    method.__doc__ = f"``x.{name}(...)`` written into ``x``, in place (recorded for backward where it needs to be)."
+    return method
+
+
+# the methods whose full form lives above tensor.py: division with rounding_mode= and //
+Tensor.div = Tensor.divide = Tensor.true_divide = functional.math.div
+Tensor.__floordiv__ = functional.math.floor_divide
+Tensor.__rfloordiv__ = lambda self, other: functional.math.floor_divide(other, self)
+
+for _name in functional.more.TENSOR_METHODS:
+    if _name not in vars(Tensor):
+        setattr(Tensor, _name, getattr(functional.more, _name))
+for _name in functional.more.TENSOR_PROPERTIES:
+    setattr(Tensor, _name, property(getattr(functional.more, _name)))
+for _name in functional.math.IN_PLACE + functional.more.IN_PLACE:
+    if f"{_name}_" not in vars(Tensor):
+        setattr(Tensor, f"{_name}_", _in_place(_name))
 del _name
 
 # the math functions at the top level too (cr.sin, cr.eq, cr.mm, ...), as torch has them; imported last, since
 # some of them (all, any, round) shadow Python's own names in this module
 from .functional.math import *  # noqa: E402, F403
 from .functional.math import norm  # noqa: E402  (functional.norm is also a submodule's name)
+from .functional.more import *  # noqa: E402, F403

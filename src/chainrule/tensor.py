@@ -6,6 +6,9 @@ Tensor itself knows no derivative. The methods that are composites (``var``, ``f
 attaches them (``COMPOSITE_METHODS``), so that nothing here imports anything above it.
 """
 
+import math
+import warnings
+
 import numpy as np
 
 from . import device as _device
@@ -31,6 +34,7 @@ from .ops.elementwise import (
     Neg,
     Pow,
     ReLU,
+    Remainder,
     Sigmoid,
     Softplus,
     Sqrt,
@@ -60,6 +64,41 @@ _TYPE_NAMES = {float32: "Float", float64: "Double", float16: "Half", int64: "Lon
                int8: "Char", uint8: "Byte", bool_: "Bool"}  # Tensor.type()'s names, as PyTorch's
 DTYPE_ALIASES = {"float": float32, "double": float64, "half": float16, "long": int64, "int": int32,
                  "short": int16, "bool": bool_}
+
+
+class Size(tuple):
+    """A shape, as PyTorch's ``torch.Size``: a tuple of ints (equal to the plain tuple) with ``numel()``."""
+
+    __slots__ = ()
+
+    def numel(self):
+        """The number of elements a tensor of this shape holds."""
+        n = 1
+        for d in self:
+            n *= d
+        return n
+
+    def __getitem__(self, index):
+        item = tuple.__getitem__(self, index)
+        return Size(item) if isinstance(index, slice) else item
+
+    def __add__(self, other):
+        return Size(tuple.__add__(self, other))
+
+    def __repr__(self):
+        return f"chainrule.Size({list(self)})"
+
+    def __str__(self):  # messages ("got shape (2, 3)") print it as the plain tuple
+        return tuple.__repr__(self)
+
+
+def _old_overload(op, alpha, rest):
+    """PyTorch's deprecated ``x.add_(alpha, other)``: (alpha, other), with PyTorch's warning."""
+    if len(rest) != 1 or not isinstance(alpha, int | float) or not isinstance(rest[0], Tensor):
+        raise ArgumentTypeError(f"{op}: expected ({op}(other, alpha=...)), got {1 + len(rest)} positional arguments")
+    warnings.warn(f"This overload of {op} is deprecated: {op}(Number alpha, Tensor other); use "
+                  f"{op}(Tensor other, *, Number alpha=1)", UserWarning, stacklevel=3)
+    return alpha, rest[0]
 
 
 def as_dtype(dtype):
@@ -250,7 +289,7 @@ class Tensor:
 
     @property
     def shape(self):
-        return self._data.shape
+        return Size(self._data.shape)
 
     @property
     def dtype(self):
@@ -263,7 +302,7 @@ class Tensor:
     def size(self, dim=None):
         """The shape (PyTorch's ``size()``), or the length of axis ``dim``."""
         if dim is None:
-            return self._data.shape
+            return Size(self._data.shape)
         return self._data.shape[_one_dim(dim, self._data.shape, "size")]
 
     def dim(self):
@@ -321,6 +360,15 @@ class Tensor:
 
     def int(self):
         return self.astype(int32)
+
+    def short(self):
+        return self.astype(int16)
+
+    def char(self):
+        return self.astype(int8)
+
+    def byte(self):
+        return self.astype(uint8)
 
     def bool(self):
         return self.astype(bool_)
@@ -468,6 +516,12 @@ class Tensor:
     def __rpow__(self, other):
         return apply_fast(Pow, other, self)
 
+    def __mod__(self, other):
+        return apply_fast(Remainder, self, other)
+
+    def __rmod__(self, other):
+        return apply_fast(Remainder, other, self)
+
     def __matmul__(self, other):
         return apply_fast(MatMul, self, other)
 
@@ -480,22 +534,28 @@ class Tensor:
     def __pos__(self):
         return self
 
-    def add(self, other, alpha=1):
-        """``self + alpha * other``."""
+    def add(self, other, *old, alpha=1):
+        """``self + alpha * other`` (``add(alpha, other)``, PyTorch's deprecated order, also works)."""
+        if old:
+            alpha, other = _old_overload("add", other, old)
         return apply_fast(Add, self, other if alpha == 1 else other * alpha)
 
-    def sub(self, other, alpha=1):
-        """``self - alpha * other``."""
+    def sub(self, other, *old, alpha=1):
+        """``self - alpha * other`` (``sub(alpha, other)`` also works, as in PyTorch)."""
+        if old:
+            alpha, other = _old_overload("sub", other, old)
         return apply_fast(Sub, self, other if alpha == 1 else other * alpha)
 
     def mul(self, other):
         return apply_fast(Mul, self, other)
 
-    def div(self, other):
+    def div(self, other):  # chainrule/__init__.py puts functional.math.div here (with rounding_mode=)
         return apply_fast(Div, self, other)
 
     def neg(self):
         return apply_fast(Neg, self)
+
+    subtract, multiply, negative = sub, mul, neg
 
     # comparisons and logic give bool tensors and carry no gradient
     def __lt__(self, other):
@@ -548,7 +608,7 @@ class Tensor:
         src = self
         if recording and (self._requires_grad or others_need_grad):
             # the op reads a copy: what it saves for its backward must not be the memory written below
-            src = Tensor._wrap(self._data.copy())
+            src = Tensor._wrap(self._data.copy(order="K"))
             src._ctx, src._requires_grad = self._ctx, self._requires_grad
         out = make(src)
         if out.shape != self._data.shape:
@@ -584,17 +644,21 @@ class Tensor:
     def __itruediv__(self, other):
         return self._update("div_", lambda s: apply_fast(Div, s, other), other)
 
-    def add_(self, other, alpha=1):
+    def add_(self, other, *old, alpha=1):
+        if old:
+            alpha, other = _old_overload("add_", other, old)
         return self._update("add_", lambda s: s.add(other, alpha=alpha), other)
 
-    def sub_(self, other, alpha=1):
+    def sub_(self, other, *old, alpha=1):
+        if old:
+            alpha, other = _old_overload("sub_", other, old)
         return self._update("sub_", lambda s: s.sub(other, alpha=alpha), other)
 
     def mul_(self, other):
         return self._update("mul_", lambda s: apply_fast(Mul, s, other), other)
 
-    def div_(self, other):
-        return self._update("div_", lambda s: apply_fast(Div, s, other), other)
+    def div_(self, other, *, rounding_mode=None):
+        return self._update("div_", lambda s: s.div(other, rounding_mode=rounding_mode), other)
 
     def pow_(self, exponent):
         return self._update("pow_", lambda s: apply_fast(Pow, s, exponent), exponent)
@@ -663,6 +727,28 @@ class Tensor:
     def normal_(self, mean=0.0, std=1.0, generator=None):
         """Fill with samples of N(mean, std^2) from chainrule's seeded generator, in place."""
         return self._fill("normal_", _random.rng(None, generator).normal(mean, std, self.shape))
+
+    def bernoulli_(self, p=0.5, *, generator=None):
+        """Fill with 0s and 1s, each 1 with probability ``p`` (a number or a tensor broadcast to this shape),
+        from chainrule's seeded generator, in place."""
+        probs = np.asarray(_raw(p))
+        if not bool(((probs >= 0) & (probs <= 1)).all()):
+            raise OutOfRangeError("bernoulli_: p must lie in [0, 1]")
+        return self._fill("bernoulli_", _random.rng(None, generator).random(self.shape) < probs)
+
+    def fill_diagonal_(self, fill_value, wrap=False):
+        """Set the main diagonal (``[i, i, ...]``) to ``fill_value``, in place; the tensor is 2-D, or has every
+        dimension of one size. ``wrap=True``: a tall matrix's diagonal restarts every ``columns + 1`` rows."""
+        shape = self._data.shape
+        if len(shape) < 2 or (len(shape) > 2 and len(set(shape)) != 1):
+            raise ShapeError(f"fill_diagonal_: needs a 2-D tensor or one whose dimensions all have one size, got "
+                             f"shape {tuple(shape)}")
+        mask = np.zeros(shape, dtype=bool)
+        flat = mask.reshape(-1)  # the diagonal's elements are evenly spaced: one step along every axis at once
+        step = sum(math.prod(shape[i + 1 :]) for i in range(len(shape)))
+        end = flat.size if wrap and len(shape) == 2 else step * min(shape)
+        flat[:end:step] = True
+        return self._update("fill_diagonal_", lambda s: Where.apply(mask, fill_value, s), fill_value)
 
     def masked_fill_(self, mask, value):
         """Set the elements where ``mask`` (broadcast to this shape) is True to ``value``, in place."""

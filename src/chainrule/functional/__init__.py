@@ -17,6 +17,7 @@ from .loss import *  # noqa: F403
 from .math import *  # noqa: F403
 from .math import norm as _vector_norm
 from .misc import *  # noqa: F403
+from .more import *  # noqa: F403
 from .norm import *  # noqa: F403
 from .vision import *  # noqa: F403
 

@@ -26,28 +26,37 @@ def _t(x):
 # ---- elementwise -----------------------------------------------------------------------------------
 
 
-def add(a, b):
-    return E.Add.apply(a, b)
+def add(input, other, *, alpha=1):
+    """``input + alpha * other``, broadcasting (as ``torch.add``)."""
+    return E.Add.apply(input, other if alpha == 1 else _t(other) * alpha)
 
 
-def sub(a, b):
-    return E.Sub.apply(a, b)
+def sub(input, other, *, alpha=1):
+    """``input - alpha * other``, broadcasting (as ``torch.sub``; ``subtract`` is the same)."""
+    return E.Sub.apply(input, other if alpha == 1 else _t(other) * alpha)
 
 
-def mul(a, b):
-    return E.Mul.apply(a, b)
+def mul(input, other):
+    """``input * other``, broadcasting (``multiply`` is the same)."""
+    return E.Mul.apply(input, other)
 
 
-def div(a, b):
-    return E.Div.apply(a, b)
+def div(input, other):
+    """``input / other``, true division (``chainrule.div``, in functional.math, also takes ``rounding_mode``)."""
+    return E.Div.apply(input, other)
 
 
-def pow(a, b):
-    return E.Pow.apply(a, b)
+def pow(input, exponent):
+    """``input ** exponent``, broadcasting (either may be a number)."""
+    return E.Pow.apply(input, exponent)
 
 
-def neg(x):
-    return E.Neg.apply(x)
+def neg(input):
+    """``-input`` (``negative`` is the same)."""
+    return E.Neg.apply(_t(input))
+
+
+subtract, multiply, negative = sub, mul, neg
 
 
 def exp(x):
@@ -84,8 +93,14 @@ def clip(x, min=None, max=None):
 clamp = clip
 
 
-def where(condition, a, b):
-    """Elements of ``a`` where ``condition`` holds, else of ``b`` (all broadcast together)."""
+def where(condition, a=None, b=None):
+    """Elements of ``a`` where ``condition`` holds, else of ``b`` (all broadcast together); ``where(condition)``
+    alone is ``nonzero(condition, as_tuple=True)``, as PyTorch's."""
+    if a is None and b is None:  # nonzero(condition, as_tuple=True)
+        return tuple(Tensor._wrap(i.astype(np.int64)) for i in np.nonzero(np.asarray(_raw(condition))))
+    if a is None or b is None:
+        raise ArgumentTypeError("where: give both the values where the condition holds and where it does not, or "
+                                "neither (then it returns the indices where it holds)")
     cond = np.asarray(_raw(condition))
     if cond.dtype != np.bool_:
         cond = cond.astype(bool)
@@ -104,13 +119,24 @@ def tanh(x):
     return E.Tanh.apply(_t(x))
 
 
-def relu(x):
-    """max(x, 0); its gradient at 0 is 0."""
-    return E.ReLU.apply(_t(x))
+def relu(input, inplace=False):
+    """max(x, 0); its gradient at 0 is 0. ``inplace=True`` writes the result into ``input`` (a Tensor) and
+    returns it, as torch (refused on a leaf that requires grad while gradients are recorded)."""
+    if inplace:
+        if not isinstance(input, Tensor):
+            raise ArgumentTypeError(f"relu: inplace=True needs a Tensor to write into, got {type(input).__name__}")
+        return input.relu_()
+    return E.ReLU.apply(_t(input))
 
 
-def leaky_relu(x, negative_slope=0.01):
-    return E.LeakyReLU.apply(_t(x), negative_slope=negative_slope)
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """x where x > 0, else ``negative_slope`` * x; ``inplace=True`` writes into ``input`` (as relu)."""
+    if inplace:
+        if not isinstance(input, Tensor):
+            raise ArgumentTypeError(
+                f"leaky_relu: inplace=True needs a Tensor to write into, got {type(input).__name__}")
+        return input._update("leaky_relu_", lambda s: E.LeakyReLU.apply(s, negative_slope=negative_slope))
+    return E.LeakyReLU.apply(_t(input), negative_slope=negative_slope)
 
 
 def gelu(x, approximate="none"):
@@ -123,14 +149,22 @@ def softplus(x, beta=1.0, threshold=20.0):
     return E.Softplus.apply(_t(x), beta=beta, threshold=threshold)
 
 
-def elu(x, alpha=1.0):
-    """x where x > 0, else alpha (exp(x) - 1)."""
-    return E.ELU.apply(_t(x), alpha=alpha)
+def elu(input, alpha=1.0, inplace=False):
+    """x where x > 0, else alpha (exp(x) - 1); ``inplace=True`` writes into ``input`` (as relu)."""
+    if inplace:
+        if not isinstance(input, Tensor):
+            raise ArgumentTypeError(f"elu: inplace=True needs a Tensor to write into, got {type(input).__name__}")
+        return input._update("elu_", lambda s: E.ELU.apply(s, alpha=alpha))
+    return E.ELU.apply(_t(input), alpha=alpha)
 
 
-def silu(x):
-    """x * sigmoid(x) (also called swish)."""
-    return E.SiLU.apply(_t(x))
+def silu(input, inplace=False):
+    """x * sigmoid(x) (also called swish); ``inplace=True`` writes into ``input`` (as relu)."""
+    if inplace:
+        if not isinstance(input, Tensor):
+            raise ArgumentTypeError(f"silu: inplace=True needs a Tensor to write into, got {type(input).__name__}")
+        return input._update("silu_", lambda s: E.SiLU.apply(s))
+    return E.SiLU.apply(_t(input))
 
 
 def step(x):
@@ -426,7 +460,9 @@ __all__ = [
     "min",
     "minimum",
     "mul",
+    "multiply",
     "neg",
+    "negative",
     "pad",
     "permute",
     "pow",
@@ -443,6 +479,7 @@ __all__ = [
     "std",
     "step",
     "sub",
+    "subtract",
     "sum",
     "swapaxes",
     "tanh",

@@ -83,6 +83,34 @@ class Pow(_Binary):
         return ga, gb
 
 
+class Remainder(_Binary):
+    """``a mod b`` with the sign of ``b`` (Python's ``%``, ``torch.remainder``): ``a - b * floor(a / b)``, so the
+    gradient is 1 for ``a`` and ``-floor(a / b)`` for ``b``."""
+
+    def forward(self, a, b):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.needs_input_grad[1]:
+                self.saved = (np.floor_divide(a, b),)
+            return np.mod(a, b)
+
+    def backward(self, g):
+        return g, (-g * self.saved[0] if self.needs_input_grad[1] else None)
+
+
+class Fmod(_Binary):
+    """``a mod b`` with the sign of ``a`` (C's ``fmod``, ``torch.fmod``): ``a - b * trunc(a / b)``."""
+
+    def forward(self, a, b):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.fmod(a, b)
+            if self.needs_input_grad[1]:
+                self.saved = (np.trunc(a / b),)
+        return out
+
+    def backward(self, g):
+        return g, (-g * self.saved[0] if self.needs_input_grad[1] else None)
+
+
 class Maximum(_Binary):
     def forward(self, a, b):
         self.saved = (a, b)

@@ -1,5 +1,5 @@
-"""Math primitives: trigonometric, hyperbolic and logarithmic functions, rounding, ``nan_to_num``, the vector
-p-norm and ``einsum``.
+"""Math primitives: trigonometric, hyperbolic and logarithmic functions, the error function and its inverse,
+rounding, ``nan_to_num``, the product over dimensions, the vector p-norm and ``einsum``.
 
 The elementwise ones work on floating arrays (``chainrule.functional`` turns integer inputs into float32 first,
 as PyTorch does) and save what their derivative reads: the input or the output. Rounding and ``sign`` are
@@ -12,10 +12,12 @@ import numpy as np
 
 from ..autograd.function import Primitive
 from ..backend import array_module
+from ._compat import erf
 from .reduce import normalize_axis
 
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 
 class Sin(Primitive):
@@ -154,6 +156,57 @@ class Reciprocal(Primitive):
         return -g * r * r
 
 
+class Erf(Primitive):
+    def forward(self, a):
+        self.saved = (a,)
+        return erf(a)
+
+    def backward(self, g):
+        (a,) = self.saved
+        return g * (_TWO_OVER_SQRT_PI * np.exp(-a * a))
+
+
+def _erfinv_start(x):
+    """erfinv to about float32 precision: M. Giles, "Approximating the erfinv function" (GPU Computing Gems,
+    2011), the single-precision polynomials in w = -log(1 - x^2), central (w < 5) and tail."""
+    w = -np.log((1 - x) * (1 + x))
+    c = w - 2.5
+    central = 2.81022636e-08
+    for k in (3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087, -0.00125372503, -0.00417768164,
+              0.246640727, 1.50140941):
+        central = k + central * c
+    t = np.sqrt(np.maximum(w, 5.0)) - 3  # the tail's argument (clamped where the central branch is taken)
+    tail = -0.000200214257
+    for k in (0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773, -0.0076224613, 0.00943887047,
+              1.00167406, 2.83297682):
+        tail = k + tail * t
+    return x * array_module(x).where(w < 5, central, tail)
+
+
+class Erfinv(Primitive):
+    """The inverse of erf on (-1, 1): +-inf at +-1, nan outside. Giles' approximation refined by two Newton
+    steps on erf(y) = x in float64 (each squares the relative error: 1e-7, 1e-14, then rounding); the
+    derivative is sqrt(pi) / 2 exp(y^2), from the output."""
+
+    def forward(self, a):
+        xp = array_module(a)
+        x = a.astype("float64")  # refined in double precision, then rounded to the input's dtype
+        inside = np.abs(x) < 1
+        xi = xp.where(inside, x, 0.0)
+        with np.errstate(over="ignore"):
+            y = _erfinv_start(xi)
+            for _ in range(2):
+                y = y - (erf(y) - xi) / (_TWO_OVER_SQRT_PI * np.exp(-y * y))
+        edge = xp.where(np.abs(x) == 1, np.copysign(np.inf, x), np.nan)  # nan for |x| > 1 and for nan
+        out = xp.where(inside, y, edge).astype(a.dtype)
+        self.saved = (out,)
+        return out
+
+    def backward(self, g):
+        (y,) = self.saved
+        return g * (np.exp(y * y) / _TWO_OVER_SQRT_PI)
+
+
 # ---- piecewise constant: the gradient is zero wherever it exists, and PyTorch takes it as zero everywhere -----
 
 
@@ -212,6 +265,38 @@ class NanToNum(Primitive):
 
 
 # ---- reductions and products ----------------------------------------------------------------------------------
+
+
+class Prod(Primitive):
+    """The product over ``axis`` (an int, a tuple, or None for every axis).
+
+    A primitive for its gradient with zeros in the input, where out / x_i is 0 / 0: the gradient of x_i is
+    the product of the other factors, computed with no division as the product of those before it times
+    the product of those after it (exclusive cumulative products from both ends), right at any zeros.
+    """
+
+    def forward(self, x, axis=None, keepdims=False):
+        axes = normalize_axis(axis, x.ndim, "prod")
+        kept = [i for i in range(x.ndim) if i not in axes]
+        self.order = kept + list(axes)  # the reduced axes last
+        self.n_kept = len(kept)
+        self.saved = (x,)
+        out = x.prod(axis=axes, keepdims=True)
+        return out if keepdims else out.reshape([x.shape[i] for i in kept])
+
+    def backward(self, g):
+        (x,) = self.saved
+        xp = array_module(g)
+        if x.size == 0:
+            return xp.zeros_like(x)
+        moved = x.transpose(self.order)
+        lead = moved.shape[: self.n_kept]
+        flat = moved.reshape(lead + (math.prod(moved.shape[self.n_kept :]),))
+        one = xp.ones(lead + (1,), dtype=flat.dtype)
+        before = xp.cumprod(xp.concatenate([one, flat[..., :-1]], axis=-1), axis=-1)
+        after = xp.flip(xp.cumprod(xp.concatenate([one, xp.flip(flat[..., 1:], -1)], axis=-1), axis=-1), -1)
+        grad = (g.reshape(lead + (1,)) * (before * after)).reshape(moved.shape)
+        return grad.transpose(sorted(range(x.ndim), key=self.order.__getitem__))
 
 
 class Norm(Primitive):
