@@ -6,7 +6,7 @@ import torch
 
 import chainrule as cr
 from chainrule.autograd import Function, gradcheck
-from chainrule.errors import ArgumentTypeError, BackwardError, ShapeError
+from chainrule.errors import ArgumentTypeError, BackwardError, GradientError, ShapeError
 
 
 class LegendrePolynomial3(Function):
@@ -165,3 +165,20 @@ def test_the_array_level_primitive_keeps_its_own_name():
     from chainrule.ops.elementwise import Exp
 
     assert issubclass(Exp, cr.autograd.Primitive)
+
+
+def test_gradcheck_takes_torch_keywords_and_can_return_false():
+    class WrongGrad(cr.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 3
+
+    x = cr.tensor([0.5, -1.0], dtype=cr.float64, requires_grad=True)
+    assert gradcheck(lambda t: t * 2, (x,), eps=1e-6, atol=1e-4, raise_exception=False, fast_mode=True) is True
+    assert gradcheck(WrongGrad.apply, (x,), raise_exception=False) is False
+    with pytest.raises(GradientError, match="finite differences"):
+        gradcheck(WrongGrad.apply, (x,))

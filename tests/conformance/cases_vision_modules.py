@@ -1,7 +1,7 @@
-"""Conformance entries of the vision layers: Conv1d, ConvTranspose2d, MaxPool1d, AvgPool1d, Dropout2d, the
-upsampling layers, GroupNorm, PReLU, ReLU6, Hardtanh and Mish. Dropout2d takes a ``seed`` (its masks are its own
-generator's, so that two layers built alike drop alike), which torch's does not: its PyTorch parity is in
-tests/nn/test_vision_layers.py."""
+"""Conformance entries of the vision layers: Conv1d, ConvTranspose2d, MaxPool1d, AvgPool1d, AdaptiveAvgPool1d,
+Dropout2d, the upsampling layers, GroupNorm, PReLU, ReLU6, Hardtanh and Mish. Dropout2d takes a ``seed`` (its masks
+are its own generator's, so that two layers built alike drop alike), which torch's does not: its PyTorch parity is
+in tests/nn/test_vision_layers.py."""
 
 import numpy as np
 import torch
@@ -65,6 +65,7 @@ TABLE = {
     "max_pool1d": ({"kernel_size": 3, "stride": 2, "padding": 1}, _x(2, 3, 8), T.MaxPool1d),
     "avg_pool1d": ({"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True, "count_include_pad": False},
                    _x(2, 3, 8), T.AvgPool1d),
+    "adaptive_avg_pool1d": ({"output_size": 3}, _x(2, 3, 8), T.AdaptiveAvgPool1d),
     "dropout2d": ({"p": 0.3, "seed": 0}, _x(2, 3, 4, 4), None),
     "upsample": ({"scale_factor": 2, "mode": "bilinear"}, _x(2, 2, 3, 4), T.Upsample),
     "upsampling_nearest2d": ({"size": [5, 6]}, _x(2, 2, 3, 4), T.UpsamplingNearest2d),
@@ -77,8 +78,8 @@ TABLE = {
 }
 
 RULES = {
-    **dict.fromkeys(["conv1d", "conv_transpose2d", "avg_pool1d", "upsample", "upsampling_nearest2d",
-                     "upsampling_bilinear2d"], TOL.linear),
+    **dict.fromkeys(["conv1d", "conv_transpose2d", "avg_pool1d", "adaptive_avg_pool1d", "upsample",
+                     "upsampling_nearest2d", "upsampling_bilinear2d"], TOL.linear),
     "max_pool1d": TOL.exact,
     "group_norm": _group_norm_rule(2),
     "prelu": _prelu_rule,

@@ -13,7 +13,7 @@ from chainrule.errors import DataError
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 MNIST = SHARED / "mnist"
-GERMAN = SHARED / "german_credit" / "german.numpy()"
+GERMAN = SHARED / "german_credit" / "german.data"
 
 
 # ---- German credit -----------------------------------------------------------------------------
@@ -54,7 +54,7 @@ def test_bundled_csv_is_the_conversion_of_the_original(tmp_path):
 
 
 def test_conversion_rejects_unknown_codes(tmp_path):
-    src = tmp_path / "g.numpy()"
+    src = tmp_path / "g.data"
     src.write_text("A19 6 A34 A43 1169 A65 A75 4 A93 A101 4 A121 67 A143 A152 2 A173 1 A192 A201 1\n")
     with pytest.raises(ValueError, match="line 1: unknown code 'A19' for column checking_account"):
         make_german_credit.convert(src, tmp_path / "o.csv")

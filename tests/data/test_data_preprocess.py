@@ -351,3 +351,28 @@ def test_classification_target_with_too_many_classes_is_refused():
     many = Table.from_dict({"x": list(range(250)), "y": [i % 50 for i in range(250)]})
     assert check_target(many, "y", "classification")[0] == "classification"
     assert check_target(Table.from_dict({"y": list(range(20))}), "y", "classification")[0] == "classification"
+
+
+def test_feature_groups_and_inverse_transform_give_the_csv_columns_back():
+    table = datasets.german_credit()
+    pre = Preprocessor(target="credit_risk")
+    X, _ = pre.fit_transform(table)
+    groups = pre.feature_groups()
+    features = [c for c in table.columns if c != "credit_risk"]
+    assert list(groups) == features
+    flat = [j for cols in groups.values() for j in cols]
+    assert flat == list(range(X.shape[1]))  # every matrix column in exactly one group, in order
+    for name, cols in groups.items():
+        assert [pre.feature_names_[j].split("=")[0] for j in cols] == [name] * len(cols)
+    back = pre.inverse_transform_features(X[:20])
+    assert back.shape == (20, len(features))
+    for k, name in enumerate(features):
+        for i in range(20):
+            original = table[name][i]
+            if isinstance(back[i, k], float):
+                assert back[i, k] == pytest.approx(float(original), rel=1e-5, abs=1e-4)
+            else:
+                assert back[i, k] == str(original)
+    assert pre.inverse_transform_features(np.zeros((1, X.shape[1])))[0, features.index("checking_account")] is None
+    with pytest.raises(DataError, match="columns"):
+        pre.inverse_transform_features(X[:, :5])

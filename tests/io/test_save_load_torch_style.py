@@ -3,6 +3,7 @@ safetensors; weights written by PyTorch (safetensors.torch.save_file) load into 
 torch.save file (a zip or a legacy pickle) is refused in one line, saying how to convert it, and never unpickled.
 """
 
+import io
 import json
 import pickle
 from collections import OrderedDict
@@ -229,3 +230,32 @@ def test_a_key_order_that_does_not_fit_the_file_is_ignored(tmp_path):
     assert sorted(cr.load(path)) == ["a", "b"]
     write_safetensors(path, {"b": np.zeros(1), "a": np.ones(1)}, metadata={"chainrule.keys": '["a", "b"]'})
     assert list(cr.load(path)) == ["a", "b"] and list(cr.load_state(path)) == ["a", "b"]
+
+
+def test_save_and_load_through_open_binary_files(tmp_path):
+    # word_language_model.py's `with open('model.pt', 'wb') as f: torch.save(model.state_dict(), f)`
+    model = cr.nn.Linear(3, 2)
+    with open(tmp_path / "model.pt", "wb") as f:
+        cr.save(model.state_dict(), f)
+    with open(tmp_path / "model.pt", "rb") as f:
+        state = cr.load(f)
+    np.testing.assert_array_equal(state["weight"].numpy(), model.weight.numpy())
+    from safetensors.numpy import load_file
+
+    assert set(load_file(str(tmp_path / "model.pt"))) == {"weight", "bias"}  # a plain safetensors file
+    buffer = io.BytesIO()
+    cr.save({"epoch": 3, "model": model.state_dict()}, buffer)
+    buffer.seek(0)
+    assert cr.load(buffer)["epoch"] == 3
+
+
+def test_text_mode_and_closed_files_are_refused_in_one_line(tmp_path):
+    with open(tmp_path / "w.pt", "w") as f, pytest.raises(ModelFileError, match="binary mode"):
+        cr.save({"w": cr.ones(2)}, f)
+    cr.save({"w": cr.ones(2)}, tmp_path / "w.pt")
+    with open(tmp_path / "w.pt") as f, pytest.raises(ModelFileError, match="text mode"):
+        cr.load(f)
+    f = open(tmp_path / "w.pt", "rb")  # noqa: SIM115 - closed on purpose before the load
+    f.close()
+    with pytest.raises(ModelFileError, match="cannot read"):
+        cr.load(f)

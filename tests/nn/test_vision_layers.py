@@ -1,8 +1,9 @@
-"""The vision layers against PyTorch: Conv1d, ConvTranspose2d, MaxPool1d, AvgPool1d, Dropout2d, Upsample (and
-F.interpolate), GroupNorm, PReLU, ReLU6, Hardtanh and Mish. Forward values and every gradient in float32 within
-the tolerance rules of tests/tolerance.py, float64 gradchecks of the paths the op table (tests/ops/cases_vision.py)
-does not reach, torch's parameter names, shapes and initialisation, its edge cases (interpolation coordinates,
-ceil-mode windows, kinks, ties, dropout2d's 3-D input), and the errors (ShapeError naming the layer and the shapes).
+"""The vision layers against PyTorch: Conv1d, ConvTranspose2d, MaxPool1d, AvgPool1d, AdaptiveAvgPool1d, Dropout2d,
+Upsample (and F.interpolate), GroupNorm, PReLU, ReLU6, Hardtanh and Mish. Forward values and every gradient in
+float32 within the tolerance rules of tests/tolerance.py, float64 gradchecks of the paths the op table
+(tests/ops/cases_vision.py) does not reach, torch's parameter names, shapes and initialisation, its edge cases
+(interpolation coordinates, ceil-mode windows, kinks, ties, dropout2d's 3-D input), and the errors (ShapeError
+naming the layer and the shapes).
 """
 
 import copy
@@ -305,11 +306,23 @@ def test_avg_pool1d_parity_with_torch(case, shape):
     assert layer.padding == tlayer.padding
 
 
+@pytest.mark.parametrize("size", [1, 3, 4, 7, (5,)], ids=str)
+@pytest.mark.parametrize("shape", [(2, 3, 10), (3, 7)], ids=["batched", "unbatched"])
+def test_adaptive_avg_pool1d_parity_with_torch(size, shape):
+    # even tiles, uneven windows that overlap (10 -> 3, 7 -> 4), and more outputs than even tiles allow
+    x = _rng("aap1d", size, shape).standard_normal(shape).astype(np.float32)
+    _parity(nn.AdaptiveAvgPool1d(size), torch.nn.AdaptiveAvgPool1d(size), x)
+    out, tout = F.adaptive_avg_pool1d(cr.tensor(x), size), TF.adaptive_avg_pool1d(torch.tensor(x), size)
+    (mag,), _ = T.linear(lambda t: TF.adaptive_avg_pool1d(t, size), [x])
+    T.assert_close(out.numpy(), tout.numpy(), mag, "F.adaptive_avg_pool1d")
+
+
 def test_pool1d_gradcheck_float64():
     x = cr.tensor(_rng("p1g").standard_normal((2, 2, 7)), dtype=cr.float64, requires_grad=True)
     assert gradcheck(lambda t: F.avg_pool1d(t, 3, 2, 1, ceil_mode=True, count_include_pad=False), x)
     assert gradcheck(lambda t: F.avg_pool1d(t, 2, 2, 0, ceil_mode=True), x)
     assert gradcheck(lambda t: F.max_pool1d(t, 3, 2, 1, ceil_mode=True), x)
+    assert gradcheck(lambda t: F.adaptive_avg_pool1d(t, 3), x)
 
 
 def test_pool1d_errors():
@@ -325,6 +338,10 @@ def test_pool1d_errors():
         nn.MaxPool1d(2, return_indices=True)
     with pytest.raises(ArgumentError, match="kernel_size"):
         nn.MaxPool1d((2, 2))
+    with pytest.raises(ShapeError, match=r"AdaptiveAvgPool1d.*\(2, 3, 4, 4\)"):
+        nn.AdaptiveAvgPool1d(2)(cr.zeros(2, 3, 4, 4))
+    with pytest.raises(ArgumentError, match="output_size"):
+        nn.AdaptiveAvgPool1d(0)
 
 
 # ---- Dropout2d -------------------------------------------------------------------------------------------------

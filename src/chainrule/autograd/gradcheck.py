@@ -12,14 +12,17 @@ def _outputs(fn, inputs):
     return list(out) if isinstance(out, tuple | list) else [out]
 
 
-def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, *, raise_exception=True, nondet_tol=0.0, fast_mode=False,
+              check_undefined_grad=True, check_grad_dtypes=False, check_batched_grad=False):
     """Check the gradients of ``fn`` at ``inputs`` against central finite differences.
 
     ``inputs`` is a Tensor or a tuple of them (other values are passed through). Floating
     inputs are copied to float64; those with ``requires_grad`` are checked. Every output
     element's gradient (a full Jacobian, one backward per output element) is compared
     with ``(f(x + eps) - f(x - eps)) / (2 eps)``. Returns True, or raises ``GradientError``
-    naming the input, the worst element and both values.
+    naming the input, the worst element and both values (``raise_exception=False``: returns False).
+    The other keywords are PyTorch's and are accepted for its scripts: chainrule's backward is
+    deterministic (``nondet_tol``) and the check always builds the full Jacobian (``fast_mode``).
     """
     Tensor = _function._Tensor
     single = isinstance(inputs, Tensor)
@@ -71,6 +74,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
                 err = np.where(bad, np.abs(a - numeric), -1)
                 k, j = np.unravel_index(np.argmax(err), err.shape)
                 where_in = np.unravel_index(k, xs[i].shape) if xs[i].ndim else ()
+                if not raise_exception:
+                    return False
                 raise GradientError(
                     f"gradcheck: gradient of input {i} disagrees with finite differences at input element "
                     f"{tuple(int(v) for v in where_in)} (output element {j}): "

@@ -234,6 +234,35 @@ class Preprocessor:
         self._check_fitted()
         return len(self.feature_names_)
 
+    def feature_groups(self):
+        """Each original column -> the matrix columns it became (one for a numeric column, one per category for
+        a categorical one), in order: what ``chainrule.explain`` sums or switches as one feature (``groups=``)."""
+        self._check_fitted()
+        groups, j = {}, 0
+        for spec in self.columns_:
+            width = 1 if spec["kind"] == "numeric" else len(spec["categories"])
+            groups[spec["name"]] = list(range(j, j + width))
+            j += width
+        return groups
+
+    def inverse_transform_features(self, X):
+        """The original values of a feature matrix, one object array row per row: numbers for numeric columns
+        (unstandardised), the category for categorical ones (the largest one-hot entry; None if all are 0)."""
+        self._check_fitted()
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != len(self.feature_names_):
+            raise DataError(f"Preprocessor.inverse_transform_features: expected a matrix of {len(self.feature_names_)} "
+                            f"columns, got shape {X.shape}")
+        out = np.empty((X.shape[0], len(self.columns_)), dtype=object)
+        for k, (spec, cols) in enumerate(zip(self.columns_, self.feature_groups().values())):
+            block = X[:, cols]
+            if spec["kind"] == "numeric":
+                out[:, k] = [float(v) for v in block[:, 0] * spec["std"] + spec["mean"]]
+            else:
+                best = block.argmax(axis=1)
+                out[:, k] = [spec["categories"][b] if block[i, b] > 0 else None for i, b in enumerate(best)]
+        return out
+
     def _check_fitted(self):
         if not hasattr(self, "columns_"):
             raise DataError("Preprocessor is not fitted: call fit(train_table) first")

@@ -25,6 +25,7 @@ from . import core as K
 from .norm import layer_norm
 
 __all__ = [
+    "adaptive_avg_pool1d",
     "avg_pool1d",
     "conv1d",
     "conv_transpose2d",
@@ -260,6 +261,20 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     """The mean of each window of (N, C, L) or (C, L) input; ``stride`` defaults to ``kernel_size``. Zero padding
     counts in the mean unless ``count_include_pad=False``; ``ceil_mode`` as max_pool1d (as torch)."""
     return _avg_pool1d(input, kernel_size, stride, padding, ceil_mode, count_include_pad, "avg_pool1d")
+
+
+def _adaptive_avg_pool1d(input, output_size, op):
+    x = _t(input)
+    if x.ndim not in (2, 3):
+        raise ShapeError(f"{op}: expects (N, C, L) or (C, L) input, got shape {tuple(x.shape)}")
+    size = single(output_size, "output_size", op, 1)
+    return K.squeeze(C.AdaptiveAvgPool2d.apply(K.unsqueeze(x, -2), output_size=(1, size)), -2)
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """Means over the ``output_size`` windows that split the length of (N, C, L) or (C, L) input, as torch's
+    (window ``i`` spans ``floor(i L / n)`` to ``ceil((i + 1) L / n)``); ``output_size=1`` is the global mean."""
+    return _adaptive_avg_pool1d(input, output_size, "adaptive_avg_pool1d")
 
 
 # ---- dropout2d -------------------------------------------------------------------------------------------------

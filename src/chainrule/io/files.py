@@ -8,6 +8,7 @@ file itself, so a truncated, corrupted or foreign file fails with a one-line
 ``ModelFileError`` and never makes us allocate what the header merely claims.
 """
 
+import io
 import json
 import math
 import os
@@ -28,8 +29,16 @@ _LAYOUT = "a safetensors file starts with an 8-byte little-endian header length 
 def write_atomic(path, data):
     """Write ``data`` (bytes) to ``path`` atomically: a temporary file in the same folder, then a rename.
 
-    A crash mid-write leaves the previous file intact.
+    A crash mid-write leaves the previous file intact. ``path`` may also be an open binary file
+    (``with open("w.pt", "wb") as f: cr.save(sd, f)``, an ``io.BytesIO``): the bytes are written to
+    it in one call, and its owner decides where it lives.
     """
+    if hasattr(path, "write"):
+        try:
+            path.write(data)
+        except (OSError, TypeError, ValueError) as e:  # (TypeError: a text file; ValueError: a closed one)
+            raise ModelFileError(f"cannot write to {_file_name(path)}: {e} (open it in binary mode, 'wb')") from None
+        return
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
@@ -86,8 +95,17 @@ def _foreign(head):
 def read_safetensors(path):
     """Read a safetensors file: returns (dict of name -> NumPy array, metadata dict).
 
-    Raises ModelFileError with a one-line reason for anything that is not a sound safetensors file.
+    ``path`` may also be an open binary file (read from where it stands to its end). Raises
+    ModelFileError with a one-line reason for anything that is not a sound safetensors file.
     """
+    if hasattr(path, "read"):
+        if isinstance(path, io.TextIOBase):
+            raise ModelFileError(f"{_file_name(path)}: opened in text mode; open it in binary mode ('rb')")
+        try:
+            data = path.read()
+        except (OSError, ValueError) as e:  # (ValueError: a closed file)
+            raise ModelFileError(f"cannot read {_file_name(path)}: {e}") from None
+        return _parse(bytes(data), _file_name(path))
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -97,6 +115,16 @@ def read_safetensors(path):
         raise ModelFileError(f"{path}: is a folder, not a file") from None
     except OSError as e:
         raise ModelFileError(f"{path}: cannot read: {e.strerror}") from None
+    return _parse(data, path)
+
+
+def _file_name(f):
+    """How a message names an open file: its path where it has one."""
+    name = getattr(f, "name", None)
+    return name if isinstance(name, str) else f"the {type(f).__name__}"
+
+
+def _parse(data, path):
     size = len(data)
 
     def refuse(reason):

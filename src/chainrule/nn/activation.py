@@ -1,9 +1,10 @@
 """Activations as modules: each applies its function from ``chainrule.functional``."""
 
 from .. import functional as F
-from ..errors import ArgumentError
+from ..errors import ArgumentError, ArgumentTypeError
 from ..functional import vision as V
 from ..registry import register
+from ..tensor import Tensor
 from . import init as _init  # as _init: PReLU's argument and attribute ``init`` are torch's
 from .module import Module
 from .parameter import Parameter
@@ -27,6 +28,25 @@ __all__ = [
 ]
 
 
+class _InplaceActivation(Module):
+    """An activation with torch's ``inplace`` flag: with ``inplace=True`` the forward writes its result into
+    the input tensor and returns it (refused, as in torch, on a leaf that requires grad while gradients are
+    recorded). As torch's repr, the flag shows in ``get_config()`` and the repr only when it is set."""
+
+    def get_config(self):
+        config = super().get_config()
+        if not config.get("inplace"):
+            config.pop("inplace", None)
+        return config
+
+    def _write(self, x, op, fn):
+        """``fn(x)`` written into ``x`` in place (``op`` names it in errors)."""
+        if not isinstance(x, Tensor):
+            raise ArgumentTypeError(f"{type(self).__name__}(inplace=True) needs a Tensor to write into, "
+                                    f"got {type(x).__name__}")
+        return x._update(op, fn)
+
+
 @register("step")
 class Step(Module):
     """Binary step: 1 where x >= 0, else 0 (the perceptron's activation; its gradient is 0)."""
@@ -48,19 +68,28 @@ class Tanh(Module):
 
 
 @register("relu")
-class ReLU(Module):
+class ReLU(_InplaceActivation):
+    """max(x, 0) (as torch.nn.ReLU; ``inplace=True`` writes into the input)."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
     def forward(self, x):
-        return F.relu(x)
+        return F.relu(x, inplace=self.inplace)
 
 
 @register("leaky_relu")
-class LeakyReLU(Module):
-    def __init__(self, negative_slope=0.01):
+class LeakyReLU(_InplaceActivation):
+    """x where x > 0, else negative_slope * x (as torch.nn.LeakyReLU; ``inplace=True`` writes into the input)."""
+
+    def __init__(self, negative_slope=0.01, inplace=False):
         super().__init__()
         self.negative_slope = negative_slope
+        self.inplace = inplace
 
     def forward(self, x):
-        return F.leaky_relu(x, self.negative_slope)
+        return F.leaky_relu(x, self.negative_slope, inplace=self.inplace)
 
 
 @register("gelu")
@@ -109,19 +138,28 @@ class LogSoftmax(Module):
 
 
 @register("elu")
-class ELU(Module):
-    def __init__(self, alpha=1.0):
+class ELU(_InplaceActivation):
+    """x where x > 0, else alpha (exp(x) - 1) (as torch.nn.ELU; ``inplace=True`` writes into the input)."""
+
+    def __init__(self, alpha=1.0, inplace=False):
         super().__init__()
         self.alpha = alpha
+        self.inplace = inplace
 
     def forward(self, x):
-        return F.elu(x, self.alpha)
+        return F.elu(x, self.alpha, inplace=self.inplace)
 
 
 @register("silu")
-class SiLU(Module):
+class SiLU(_InplaceActivation):
+    """x * sigmoid(x) (as torch.nn.SiLU; ``inplace=True`` writes into the input)."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
     def forward(self, x):
-        return F.silu(x)
+        return F.silu(x, inplace=self.inplace)
 
 
 @register("prelu")
@@ -146,9 +184,8 @@ class PReLU(Module):
 
 
 @register("hardtanh")
-class Hardtanh(Module):
-    """x clipped to [min_val, max_val] (as torch.nn.Hardtanh; ``inplace=True`` gives the same values, as a new
-    tensor)."""
+class Hardtanh(_InplaceActivation):
+    """x clipped to [min_val, max_val] (as torch.nn.Hardtanh; ``inplace=True`` writes into the input)."""
 
     def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
         super().__init__()
@@ -159,28 +196,34 @@ class Hardtanh(Module):
         self.inplace = inplace
 
     def forward(self, x):
+        if self.inplace:
+            return self._write(x, "hardtanh_", lambda s: F.hardtanh(s, self.min_val, self.max_val))
         return F.hardtanh(x, self.min_val, self.max_val)
 
 
 @register("relu6")
-class ReLU6(Module):
-    """min(max(x, 0), 6) (as torch.nn.ReLU6; ``inplace=True`` gives the same values, as a new tensor)."""
+class ReLU6(_InplaceActivation):
+    """min(max(x, 0), 6) (as torch.nn.ReLU6; ``inplace=True`` writes into the input)."""
 
     def __init__(self, inplace=False):
         super().__init__()
         self.inplace = inplace
 
     def forward(self, x):
+        if self.inplace:
+            return self._write(x, "relu6_", F.relu6)
         return F.relu6(x)
 
 
 @register("mish")
-class Mish(Module):
-    """x * tanh(softplus(x)) (as torch.nn.Mish; ``inplace=True`` gives the same values, as a new tensor)."""
+class Mish(_InplaceActivation):
+    """x * tanh(softplus(x)) (as torch.nn.Mish; ``inplace=True`` writes into the input)."""
 
     def __init__(self, inplace=False):
         super().__init__()
         self.inplace = inplace
 
     def forward(self, x):
+        if self.inplace:
+            return self._write(x, "mish_", F.mish)
         return F.mish(x)

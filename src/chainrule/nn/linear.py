@@ -62,21 +62,30 @@ class Flatten(Module):
 
 @register("dropout")
 class Dropout(Module):
-    """Zero each element with probability ``p`` while training (scaling the rest); identity in eval mode.
+    """Zero each element with probability ``p`` while training (scaling the rest by 1 / (1 - p)); identity in
+    eval mode (as torch.nn.Dropout; ``inplace=True`` writes into the input tensor and returns it).
 
-    With ``seed`` the layer draws its masks from its own generator, else from chainrule's default one.
+    With ``seed`` (a chainrule extension) the layer draws its masks from its own generator, else from
+    chainrule's default one; it shows in ``get_config()`` and the repr only when given, so the repr is torch's.
     """
 
-    def __init__(self, p=0.5, seed=None):
+    def __init__(self, p=0.5, inplace=False, seed=None):
         super().__init__()
         if not (isinstance(p, int | float) and 0.0 <= p <= 1.0):
             raise ArgumentError(f"Dropout: p must be a probability between 0 and 1, got {p!r}")
         self.p = p
+        self.inplace = inplace
         self.seed = seed
         self._generator = rng(seed) if seed is not None else None
 
+    def get_config(self):
+        config = super().get_config()
+        if config.get("seed") is None:
+            config.pop("seed", None)
+        return config
+
     def forward(self, x):
-        return F.dropout(x, self.p, self.training, generator=self._generator)
+        return F.dropout(x, self.p, self.training, self.inplace, generator=self._generator)
 
 
 @register("dropout2d")

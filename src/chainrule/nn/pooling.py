@@ -1,5 +1,5 @@
-"""Pooling layers, as torch.nn: MaxPool2d, AvgPool2d, AdaptiveAvgPool2d over (N, C, H, W) inputs, MaxPool1d and
-AvgPool1d over (N, C, L)."""
+"""Pooling layers, as torch.nn: MaxPool2d, AvgPool2d, AdaptiveAvgPool2d over (N, C, H, W) inputs, MaxPool1d,
+AvgPool1d and AdaptiveAvgPool1d over (N, C, L)."""
 
 from .. import functional as F
 from ..errors import ArgumentError
@@ -8,7 +8,7 @@ from ..ops.conv import output_pair, pair
 from ..registry import register
 from .module import Module
 
-__all__ = ["AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "MaxPool1d", "MaxPool2d"]
+__all__ = ["AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "MaxPool1d", "MaxPool2d"]
 
 
 def _check(name, kernel_size, stride, padding, dilation=1):
@@ -60,6 +60,20 @@ class AdaptiveAvgPool2d(Module):
 
     def forward(self, x):
         return F.adaptive_avg_pool2d(x, self.output_size)
+
+
+@register("adaptive_avg_pool1d")
+class AdaptiveAvgPool1d(Module):
+    """Means over the ``output_size`` windows that split the length of (N, C, L) or (C, L) input (1: the global
+    average), as torch.nn.AdaptiveAvgPool1d."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        V.single(output_size, "output_size", "AdaptiveAvgPool1d", 1)
+        self.output_size = output_size
+
+    def forward(self, x):
+        return V._adaptive_avg_pool1d(x, self.output_size, "AdaptiveAvgPool1d")
 
 
 @register("max_pool1d")

@@ -68,7 +68,9 @@ class BatchNorm(Primitive):
         self.training = training
         self.saved = (xhat, invstd, weight)
         out = xhat if weight is None else xhat * weight.reshape(shape)
-        return out if bias is None else out + bias.reshape(shape)
+        if bias is not None:
+            return out + bias.reshape(shape)
+        return xhat.copy() if out is xhat else out  # not the saved array: an in-place op (ReLU) may write the output
 
     def backward(self, g):
         xhat, invstd, weight = self.saved
@@ -120,7 +122,9 @@ class LayerNorm(Primitive):
         xhat = xc * invstd
         self.saved = (xhat, invstd, weight)
         out = xhat if weight is None else xhat * weight
-        return out if bias is None else out + bias
+        if bias is not None:
+            return out + bias
+        return xhat.copy() if out is xhat else out  # not the saved array: an in-place op may write the output
 
     def backward(self, g):
         xhat, invstd, weight = self.saved
