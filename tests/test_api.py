@@ -27,6 +27,7 @@ MODULES = [
     "chainrule.autograd",
     "chainrule.errors",
     "chainrule.sklearn",
+    "chainrule.explain",
 ]
 
 

@@ -17,6 +17,7 @@ from . import (
     cuda,
     data,
     errors,
+    explain,
     functional,
     io,
     metrics,

@@ -110,6 +110,9 @@ class Primitive:
 
     broadcasts = False  # True: backward may return gradients in the broadcast shape
     promotes = True  # False: a float64 result from float32 inputs is wanted (see _fix_output)
+    # how DeepLIFT (chainrule.explain.deeplift) passes multipliers through the op: "linear", "rescale",
+    # "product" or the name of a rule of its own; None: no rule (explaining through it is an error)
+    deeplift = None
     # ``saved``: the arrays kept for backward, () until the forward stores some; the engine frees
     # them (sets None) after use. A slot, as the graph's fields, so most ops never make a __dict__.
 

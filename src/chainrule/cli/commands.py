@@ -573,7 +573,30 @@ def run_train(args):
         from ..io import write_atomic
 
         write_atomic(opts["metrics_json"], json.dumps(result, indent=2).encode())
+    if pre is not None and task == "classification" and n_classes == 2 and len(d["parts"]["test"]):
+        print()
+        print(_one_refusal_explained(model, pre, d["parts"]))
     return 0
+
+
+def _one_refusal_explained(model, pre, parts):
+    """The first test applicant the model refuses: the decision, the principal reasons (DeepLIFT against the
+    approved training applicants nearest the cutoff) and one counterfactual, in a few lines."""
+    from ..explain.report import applicant_reports, favourable_class, format_report
+
+    test = parts["test"]
+    good = favourable_class(pre.classes_)
+    from ..explain._core import forward
+
+    proba = forward(model, pre.transform_features(test), good, "probability")
+    refused = np.flatnonzero(proba < 0.5)
+    if not refused.size:
+        return f"The model approves every applicant of the test split (P({pre.classes_[good]}) >= 0.5)."
+    (rep,) = applicant_reports(model, pre, test, [int(refused[0])], background=parts["train"], k=4,
+                               n_counterfactuals=1, data=parts["train"])
+    head = (f"Why one refused applicant was refused ({len(refused)} of the {len(test)} test applicants are refused;"
+            " `chainrule explain` explains any of them):")
+    return head + "\n" + format_report(rep).replace("row ", "test row ", 1)
 
 
 # --------------------------------------------------------------------------- evaluate, predict, info

@@ -200,6 +200,7 @@ class Conv2d(Primitive):
     """
 
     name = "conv2d"
+    deeplift = "product"
 
     def forward(self, x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
         _check_input("conv2d", x, f" (weight of shape {w.shape})")
@@ -450,6 +451,7 @@ class MaxPool2d(Primitive):
     """Fused: a composite (a max per kernel offset) would keep kh * kw intermediate arrays and graph nodes."""
 
     name = "max_pool2d"
+    deeplift = "max"
 
     def forward(self, x, kernel_size=2, stride=None, padding=0, dilation=1):
         kernel, stride, pads, dilation, out_hw = _pool_geometry("max_pool2d", x, kernel_size, stride, padding, dilation)
@@ -509,6 +511,7 @@ class AvgPool2d(Primitive):
     """Fused: a composite (a sum per kernel offset) would keep kh * kw intermediate arrays and graph nodes."""
 
     name = "avg_pool2d"
+    deeplift = "linear"
 
     def forward(self, x, kernel_size=2, stride=None, padding=0):
         kernel, stride, pads, dilation, out_hw = _pool_geometry("avg_pool2d", x, kernel_size, stride, padding)
@@ -572,6 +575,7 @@ class AdaptiveAvgPool2d(Primitive):
     """Fused: a global mean, a mean over equal tiles, or (uneven windows) two small averaging matrices."""
 
     name = "adaptive_avg_pool2d"
+    deeplift = "linear"
 
     def forward(self, x, output_size=1):
         _check_input("adaptive_avg_pool2d", x)

@@ -79,6 +79,7 @@ class ConvTranspose2d(Primitive):
     """
 
     name = "conv_transpose2d"
+    deeplift = "product"
 
     def forward(self, x, w, b=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
         stride, pads, _, dilation, out_hw = transpose_geometry(

@@ -26,6 +26,8 @@ class _Binary(Primitive):
 
 
 class Add(_Binary):
+    deeplift = "linear"
+
     def forward(self, a, b):
         return a + b
 
@@ -34,6 +36,8 @@ class Add(_Binary):
 
 
 class Sub(_Binary):
+    deeplift = "linear"
+
     def forward(self, a, b):
         return a - b
 
@@ -42,6 +46,8 @@ class Sub(_Binary):
 
 
 class Mul(_Binary):
+    deeplift = "product"
+
     def forward(self, a, b):
         self.saved = (a, b)
         return a * b
@@ -53,6 +59,8 @@ class Mul(_Binary):
 
 
 class Div(_Binary):
+    deeplift = "divide"
+
     def forward(self, a, b):
         out = a / b
         self.saved = (b, out)
@@ -65,6 +73,8 @@ class Div(_Binary):
 
 
 class Pow(_Binary):
+    deeplift = "rescale"
+
     def forward(self, a, b):
         out = a**b
         self.saved = (a, b, out)
@@ -87,6 +97,8 @@ class Remainder(_Binary):
     """``a mod b`` with the sign of ``b`` (Python's ``%``, ``torch.remainder``): ``a - b * floor(a / b)``, so the
     gradient is 1 for ``a`` and ``-floor(a / b)`` for ``b``."""
 
+    deeplift = "rescale"
+
     def forward(self, a, b):
         with np.errstate(divide="ignore", invalid="ignore"):
             if self.needs_input_grad[1]:
@@ -100,6 +112,8 @@ class Remainder(_Binary):
 class Fmod(_Binary):
     """``a mod b`` with the sign of ``a`` (C's ``fmod``, ``torch.fmod``): ``a - b * trunc(a / b)``."""
 
+    deeplift = "rescale"
+
     def forward(self, a, b):
         with np.errstate(divide="ignore", invalid="ignore"):
             out = np.fmod(a, b)
@@ -112,6 +126,8 @@ class Fmod(_Binary):
 
 
 class Maximum(_Binary):
+    deeplift = "maximum"
+
     def forward(self, a, b):
         self.saved = (a, b)
         return np.maximum(a, b)
@@ -125,6 +141,8 @@ class Maximum(_Binary):
 
 
 class Minimum(_Binary):
+    deeplift = "minimum"
+
     def forward(self, a, b):
         self.saved = (a, b)
         return np.minimum(a, b)
@@ -138,6 +156,7 @@ class Minimum(_Binary):
 
 class Where(Primitive):
     broadcasts = True
+    deeplift = "where"
 
     def forward(self, cond, a, b):
         self.saved = (cond,)
@@ -158,6 +177,8 @@ class Where(Primitive):
 
 
 class Neg(Primitive):
+    deeplift = "linear"
+
     def forward(self, a):
         return -a
 
@@ -166,6 +187,8 @@ class Neg(Primitive):
 
 
 class Exp(Primitive):
+    deeplift = "rescale"
+
     def forward(self, a):
         out = np.exp(a)
         self.saved = (out,)
@@ -176,6 +199,8 @@ class Exp(Primitive):
 
 
 class Log(Primitive):
+    deeplift = "rescale"
+
     def forward(self, a):
         self.saved = (a,)
         return np.log(a)
@@ -185,6 +210,8 @@ class Log(Primitive):
 
 
 class Sqrt(Primitive):
+    deeplift = "rescale"
+
     def forward(self, a):
         out = np.sqrt(a)
         self.saved = (out,)
@@ -196,6 +223,8 @@ class Sqrt(Primitive):
 
 
 class Abs(Primitive):
+    deeplift = "rescale"
+
     def forward(self, a):
         self.saved = (a,)
         return np.abs(a)
@@ -205,6 +234,8 @@ class Abs(Primitive):
 
 
 class Clip(Primitive):
+    deeplift = "rescale"
+
     def forward(self, a, lo=None, hi=None):
         out = array_module(a).clip(a, lo, hi)
         # the gradient passes where lo <= a <= hi (bounds included), as torch.clamp
@@ -223,6 +254,7 @@ class Cast(Primitive):
     """Change the floating dtype; the gradient is cast back."""
 
     promotes = False  # a float64 result is asked for, not a by-product of NumPy's promotion
+    deeplift = "linear"
 
     def forward(self, a, dtype=None):
         return a.astype(dtype)
@@ -242,6 +274,8 @@ def _sigmoid(x):
 
 
 class Sigmoid(Primitive):
+    deeplift = "rescale"
+
     def forward(self, x):
         out = _sigmoid(x)
         self.saved = (out,)
@@ -254,6 +288,8 @@ class Sigmoid(Primitive):
 
 
 class Tanh(Primitive):
+    deeplift = "rescale"
+
     def forward(self, x):
         out = np.tanh(x)
         self.saved = (out,)
@@ -265,6 +301,8 @@ class Tanh(Primitive):
 
 
 class ReLU(Primitive):
+    deeplift = "rescale"
+
     def forward(self, x):
         out = np.maximum(x, 0)
         self.saved = (out,)
@@ -277,6 +315,8 @@ class ReLU(Primitive):
 
 
 class LeakyReLU(Primitive):
+    deeplift = "rescale"
+
     def forward(self, x, negative_slope=0.01):
         self.slope = negative_slope
         pos = x > 0
@@ -292,6 +332,8 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
 class GELU(Primitive):
+    deeplift = "rescale"
+
     def forward(self, x, approximate="none"):
         self.approximate = approximate
         if approximate == "tanh":
@@ -313,6 +355,8 @@ class GELU(Primitive):
 
 
 class Softplus(Primitive):
+    deeplift = "rescale"
+
     def forward(self, x, beta=1.0, threshold=20.0):
         # log(1 + e^(beta x)) / beta, and x itself above the threshold (as torch.nn.functional.softplus)
         bx = x * beta
@@ -326,6 +370,8 @@ class Softplus(Primitive):
 
 
 class ELU(Primitive):
+    deeplift = "rescale"
+
     def forward(self, x, alpha=1.0):
         self.alpha = alpha
         pos = x > 0
@@ -341,6 +387,8 @@ class ELU(Primitive):
 class SiLU(Primitive):
     """x * sigmoid(x)."""
 
+    deeplift = "rescale"
+
     def forward(self, x):
         s = _sigmoid(x)
         self.saved = (x, s)
@@ -353,6 +401,8 @@ class SiLU(Primitive):
 
 class Step(Primitive):
     """Binary step: 1 where x >= 0, else 0. Its derivative is 0 wherever it exists (not at 0)."""
+
+    deeplift = "rescale"
 
     def forward(self, x):
         return (x >= 0).astype(x.dtype)

@@ -26,6 +26,8 @@ def along_index(index, dim, xp=np):
 class Clone(Primitive):
     """A copy that keeps the gradient flowing (the identity)."""
 
+    deeplift = "linear"
+
     def forward(self, a):
         return a.copy()
 
@@ -35,6 +37,8 @@ class Clone(Primitive):
 
 class Flip(Primitive):
     """Reverse the order along ``axes`` (a copy, as torch.flip)."""
+
+    deeplift = "linear"
 
     def forward(self, a, axes=()):
         self.index = tuple(slice(None, None, -1) if d in axes else slice(None) for d in range(a.ndim))
@@ -46,6 +50,8 @@ class Flip(Primitive):
 
 class Roll(Primitive):
     """Shift elements cyclically along ``axes`` (all of them, flattened, when None); the gradient rolls back."""
+
+    deeplift = "linear"
 
     def forward(self, a, shifts=0, axes=None):
         self.shifts, self.axes = shifts, axes
@@ -61,6 +67,8 @@ def _reversed_cumsum(a, axis, xp):
 
 
 class Cumsum(Primitive):
+    deeplift = "linear"
+
     def forward(self, a, axis=0):
         self.axis = axis
         return array_module(a).cumsum(a, axis=axis)
@@ -105,6 +113,8 @@ class Scatter(Primitive):
     upstream gradient read back at the written positions (as PyTorch: at a repeated index every source
     element receives the gradient of the position it may have written)."""
 
+    deeplift = "scatter"
+
     def forward(self, a, *src, dim=0, index=None, value=None):
         xp = array_module(a)
         self.where = where = along_index(index, dim, xp)
@@ -135,6 +145,7 @@ class ScatterAdd(Primitive):
     the positions each element was added to."""
 
     name = "scatter_add"
+    deeplift = "scatter"
 
     def forward(self, a, src, dim=0, index=None):
         xp = array_module(a)

@@ -8,6 +8,7 @@ class MatMul(Primitive):
     """``a @ b`` for 1-D, 2-D and batched operands, with broadcast batch dimensions (as np.matmul)."""
 
     broadcasts = True  # batch dimensions broadcast; the engine sums them back
+    deeplift = "product"
 
     def forward(self, a, b):
         if a.ndim == 0 or b.ndim == 0:

@@ -21,6 +21,8 @@ _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 
 class Sin(Primitive):
+    deeplift = "rescale"
+
     def forward(self, a):
         self.saved = (a,)
         return np.sin(a)
@@ -30,6 +32,8 @@ class Sin(Primitive):
 
 
 class Cos(Primitive):
+    deeplift = "rescale"
+
     def forward(self, a):
         self.saved = (a,)
         return np.cos(a)
@@ -39,6 +43,8 @@ class Cos(Primitive):
 
 
 class Tan(Primitive):
+    deeplift = "rescale"
+
     def forward(self, a):
         out = np.tan(a)
         self.saved = (out,)
@@ -50,6 +56,8 @@ class Tan(Primitive):
 
 
 class Asin(Primitive):
+    deeplift = "rescale"
+
     def forward(self, a):
         self.saved = (a,)
         return np.arcsin(a)
@@ -60,6 +68,8 @@ class Asin(Primitive):
 
 
 class Acos(Primitive):
+    deeplift = "rescale"
+
     def forward(self, a):
         self.saved = (a,)
         return np.arccos(a)
@@ -70,6 +80,8 @@ class Acos(Primitive):
 
 
 class Atan(Primitive):
+    deeplift = "rescale"
+
     def forward(self, a):
         self.saved = (a,)
         return np.arctan(a)
@@ -80,6 +92,8 @@ class Atan(Primitive):
 
 
 class Sinh(Primitive):
+    deeplift = "rescale"
+
     def forward(self, a):
         self.saved = (a,)
         return np.sinh(a)
@@ -89,6 +103,8 @@ class Sinh(Primitive):
 
 
 class Cosh(Primitive):
+    deeplift = "rescale"
+
     def forward(self, a):
         self.saved = (a,)
         return np.cosh(a)
@@ -98,6 +114,8 @@ class Cosh(Primitive):
 
 
 class Log1p(Primitive):
+    deeplift = "rescale"
+
     def forward(self, a):
         self.saved = (a,)
         return np.log1p(a)
@@ -107,6 +125,8 @@ class Log1p(Primitive):
 
 
 class Expm1(Primitive):
+    deeplift = "rescale"
+
     def forward(self, a):
         out = np.expm1(a)
         self.saved = (out,)
@@ -117,6 +137,8 @@ class Expm1(Primitive):
 
 
 class Log2(Primitive):
+    deeplift = "rescale"
+
     def forward(self, a):
         self.saved = (a,)
         return np.log2(a)
@@ -126,6 +148,8 @@ class Log2(Primitive):
 
 
 class Log10(Primitive):
+    deeplift = "rescale"
+
     def forward(self, a):
         self.saved = (a,)
         return np.log10(a)
@@ -135,6 +159,8 @@ class Log10(Primitive):
 
 
 class Rsqrt(Primitive):
+    deeplift = "rescale"
+
     def forward(self, a):
         out = 1 / np.sqrt(a)
         self.saved = (out,)
@@ -146,6 +172,8 @@ class Rsqrt(Primitive):
 
 
 class Reciprocal(Primitive):
+    deeplift = "rescale"
+
     def forward(self, a):
         out = 1 / a
         self.saved = (out,)
@@ -157,6 +185,8 @@ class Reciprocal(Primitive):
 
 
 class Erf(Primitive):
+    deeplift = "rescale"
+
     def forward(self, a):
         self.saved = (a,)
         return erf(a)
@@ -188,6 +218,8 @@ class Erfinv(Primitive):
     steps on erf(y) = x in float64 (each squares the relative error: 1e-7, 1e-14, then rounding); the
     derivative is sqrt(pi) / 2 exp(y^2), from the output."""
 
+    deeplift = "rescale"
+
     def forward(self, a):
         xp = array_module(a)
         x = a.astype("float64")  # refined in double precision, then rounded to the input's dtype
@@ -211,6 +243,8 @@ class Erfinv(Primitive):
 
 
 class _Constant(Primitive):
+    deeplift = "rescale"
+
     def backward(self, g):
         return array_module(g).zeros_like(g)
 
@@ -255,6 +289,7 @@ class NanToNum(Primitive):
     gradient passes where the input is finite and is zero where it was replaced (as PyTorch)."""
 
     name = "nan_to_num"
+    deeplift = "rescale"
 
     def forward(self, a, nan=0.0, posinf=None, neginf=None):
         self.saved = (np.isfinite(a),)
@@ -358,6 +393,8 @@ class Einsum(Primitive):
     the operand's letters; letters found nowhere else are broadcast back, and a repeated letter's gradient is
     written onto the diagonal it read.
     """
+
+    deeplift = "einsum"
 
     def forward(self, *operands, inputs=(), output=""):
         self.inputs, self.output = inputs, output

@@ -11,6 +11,8 @@ from ._compat import pad_pairs, scatter_add
 
 
 class Reshape(Primitive):
+    deeplift = "linear"
+
     def forward(self, x, shape=None):
         self.in_shape = x.shape
         try:
@@ -23,6 +25,8 @@ class Reshape(Primitive):
 
 
 class Transpose(Primitive):
+    deeplift = "linear"
+
     def forward(self, x, axes=None):
         if axes is None:
             axes = tuple(range(x.ndim))[::-1]
@@ -41,6 +45,7 @@ class Expand(Primitive):
 
     broadcasts = True
     name = "broadcast_to"
+    deeplift = "linear"
 
     def forward(self, x, shape=None):
         try:
@@ -74,6 +79,7 @@ class GetItem(Primitive):
     """``x[index]``: basic indices view, advanced ones copy; the backward scatters (and adds at repeats)."""
 
     name = "getitem"
+    deeplift = "getitem"
 
     def forward(self, x, index=None):
         self.index = index
@@ -102,6 +108,7 @@ class SetItem(Primitive):
 
     name = "setitem"
     broadcasts = True  # v's gradient has the shape of x[index]; the engine sums it back to v's shape
+    deeplift = "setitem"
 
     def forward(self, x, v, index=None):
         self.index = index
@@ -124,6 +131,8 @@ class SetItem(Primitive):
 
 
 class Concatenate(Primitive):
+    deeplift = "linear"
+
     def forward(self, *xs, axis=0):
         if not xs:
             raise ShapeError("concatenate: needs at least one tensor")
@@ -149,6 +158,8 @@ class Concatenate(Primitive):
 
 
 class Pad(Primitive):
+    deeplift = "linear"
+
     def forward(self, x, pad_width=None, value=0):
         pw = pad_pairs(pad_width, x.ndim) if x.ndim else []
         if any(v < 0 for p in pw for v in p):

@@ -11,6 +11,8 @@ from .reduce import normalize_axis
 class Softmax(Primitive):
     """Fused: shifting by the row max avoids overflow, and one node replaces five."""
 
+    deeplift = "softmax"
+
     def forward(self, x, axis=-1):
         self.axis = normalize_axis(axis, x.ndim, "softmax")
         e = np.exp(x - x.max(axis=self.axis, keepdims=True)) if x.size else x.copy()
@@ -28,6 +30,7 @@ class LogSoftmax(Primitive):
     """Fused: x - logsumexp(x) stays finite for logits of any size, where log(softmax) would not."""
 
     name = "log_softmax"
+    deeplift = "log_softmax"
 
     def forward(self, x, axis=-1):
         self.axis = normalize_axis(axis, x.ndim, "log_softmax")
@@ -58,6 +61,8 @@ class Linear(Primitive):
     other kernels than a large batch, GEMV for a single row: a difference of a rounding, within the
     bound of tests/tolerance.py; tests/nn/test_linear_layout.py checks both.)
     """
+
+    deeplift = "product"
 
     def forward(self, x, w, b=None):
         if x.ndim == 0 or x.shape[-1] != w.shape[1]:

@@ -46,6 +46,7 @@ class BatchNorm(Primitive):
     """
 
     name = "batch_norm"
+    deeplift = "batch_norm"
 
     def forward(self, x, weight=None, bias=None, mean=None, var=None, eps=1e-5, training=True):
         if x.ndim < 2:
@@ -103,6 +104,7 @@ class LayerNorm(Primitive):
     """
 
     name = "layer_norm"
+    deeplift = "layer_norm"
 
     def forward(self, x, weight=None, bias=None, normalized_shape=None, eps=1e-5):
         shape = tuple(normalized_shape)

@@ -41,6 +41,8 @@ def expand_reduced(g, in_shape, axes):
 
 
 class Sum(Primitive):
+    deeplift = "linear"
+
     def forward(self, x, axis=None, keepdims=False):
         self.axes = normalize_axis(axis, x.ndim, "sum")
         self.in_shape = x.shape
@@ -51,6 +53,8 @@ class Sum(Primitive):
 
 
 class Mean(Primitive):
+    deeplift = "linear"
+
     def forward(self, x, axis=None, keepdims=False):
         self.axes = normalize_axis(axis, x.ndim, "mean")
         self.in_shape = x.shape
@@ -84,16 +88,19 @@ class _Extreme(Primitive):
 
 class Max(_Extreme):
     reduce = "max"
+    deeplift = "max"
 
 
 class Min(_Extreme):
     reduce = "min"
+    deeplift = "min"
 
 
 class LogSumExp(Primitive):
     """Fused for stability: log(sum(exp(x))) computed as m + log(sum(exp(x - m)))."""
 
     name = "logsumexp"
+    deeplift = "logsumexp"
 
     def forward(self, x, axis=None, keepdims=False):
         self.axes = normalize_axis(axis, x.ndim, "logsumexp")

@@ -1,0 +1,183 @@
+"""``chainrule explain MODEL DATA``: each applicant's decision, principal reasons and what would change it."""
+
+import json
+import sys
+
+from ..errors import ArgumentError, DataError
+from .commands import _add_reading, _check_output, _load, _names, _read_for, _typed
+
+
+def _rows_spec(text):
+    """``--rows 0:10`` (a half-open range) or ``--rows 3,7,9``."""
+    try:
+        if ":" in text:
+            start, stop = text.split(":", 1)
+            start, stop = int(start or 0), int(stop)
+            if start < 0 or stop <= start:
+                raise ValueError
+            return list(range(start, stop))
+        rows = [int(t) for t in text.split(",")]
+        if not rows or min(rows) < 0:
+            raise ValueError
+        return rows
+    except ValueError:
+        raise ArgumentError(f"--rows: expected START:STOP or N,N,... of row numbers from 0, got {text!r}") from None
+
+
+def _count(option, least=0):
+    def convert(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise ArgumentError(f"{option}: expected a whole number, got {text!r}") from None
+        if value < least:
+            raise ArgumentError(f"{option}: must be at least {least}, got {value}")
+        return value
+
+    return convert
+
+
+def _probability(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise ArgumentError(f"--threshold: expected a number, got {text!r}") from None
+    if not 0 < value < 1:
+        raise ArgumentError(f"--threshold: must lie strictly between 0 and 1, got {value}")
+    return value
+
+
+def add_explain(sub):
+    from ..explain.report import METHODS
+
+    p = sub.add_parser("explain", help="each applicant's decision, principal reasons and what would change it")
+    p.add_argument("model", help="model file written by `chainrule train` (a binary classifier on a table)")
+    p.add_argument("data", help="CSV (or Parquet) file of applicants, with the training columns")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--row", type=_typed(_count("--row")), help="the row to explain (from 0; default 0)")
+    which.add_argument("--rows", type=_typed(_rows_spec), help="rows to explain: START:STOP or N,N,...")
+    which.add_argument("--all", action="store_true", help="explain every row")
+    p.add_argument("--method", default="deeplift", choices=list(METHODS),
+                   help="attribution method (default deeplift: exact for the ReLU networks `train` makes)")
+    p.add_argument("--reasons", type=_typed(_count("--reasons", 1)), default=4,
+                   help="at most this many principal reasons per refused applicant (default 4)")
+    p.add_argument("--counterfactuals", type=_typed(_count("--counterfactuals")), default=1,
+                   help="changes that would reverse a refusal, per refused applicant (default 1; 0: none)")
+    p.add_argument("--immutable", type=_typed(_names("--immutable")), metavar="COL,...", default=[],
+                   help="columns a counterfactual must not change (age, ...)")
+    p.add_argument("--background", metavar="CSV",
+                   help="the applicants whose approved ones nearest the cutoff are the baseline, and whose ranges "
+                        "bound counterfactuals (default: DATA itself)")
+    p.add_argument("--threshold", type=_typed(_probability), default=0.5,
+                   help="approve when the probability of the favourable class reaches this (default 0.5)")
+    p.add_argument("--favourable", "--favorable", dest="favourable",
+                   help="the favourable (approving) class label (default: 'good', 'yes', ..., else the last class)")
+    p.add_argument("--json", dest="json_out", metavar="OUT", help="also write every figure as JSON to OUT")
+    p.add_argument("--plot", metavar="OUT.png", help="bar chart of the first refused applicant's contributions")
+    p.add_argument("--check", action="store_true",
+                   help="also run the sanity checks (parameter randomisation, deletion and insertion curves)")
+    p.add_argument("--seed", type=_typed(_count("--seed")), default=0, help="seed of the sampling methods")
+    _add_reading(p)
+    p.set_defaults(run=run_explain)
+
+
+def run_explain(args):
+    from ..explain.report import applicant_reports, format_report
+
+    for option, path in (("--json", args.json_out), ("--plot", args.plot)):
+        if path:
+            _check_output(path, option)
+    model, meta, pre = _load(args.model)
+    table, names = _read_for(args, meta, pre)
+    n = len(table)
+    rows = list(range(n)) if args.all else args.rows if args.rows is not None else [args.row or 0]
+    bad = [r for r in rows if r >= n]
+    if bad:
+        raise ArgumentError(f"row {bad[0]} is out of range: {args.data} has {n} rows (0 to {n - 1})")
+    unknown = [c for c in args.immutable if c not in {s["name"] for s in pre.columns_}]
+    if unknown:
+        raise DataError(f"--immutable: {unknown[0]!r} is not a column the model uses; they are "
+                        f"{', '.join(s['name'] for s in pre.columns_)}"[:600])
+    background = None
+    if args.background:
+        from types import SimpleNamespace
+
+        background, _ = _read_for(SimpleNamespace(data=args.background, sep=args.sep, na_values=args.na_values),
+                                  meta, pre)
+    reports = applicant_reports(model, pre, table, rows, background=background, method=args.method,
+                                k=args.reasons, n_counterfactuals=args.counterfactuals,
+                                immutable=args.immutable, threshold=args.threshold, favourable=args.favourable,
+                                data=background if background is not None else table, seed=args.seed)
+    for rep in reports:
+        print(format_report(rep))
+    refused = [rep for rep in reports if rep["decision"] == "refused"]
+    print(f"{len(reports)} applicant{'s' if len(reports) != 1 else ''} explained: {len(refused)} refused, "
+          f"{len(reports) - len(refused)} approved")
+    result = {"model": str(args.model), "data": str(args.data), "reports": reports}
+    if args.check:
+        result["checks"] = _checks(model, pre, table, args)
+        for name, check in result["checks"].items():
+            print(f"check {name}: {'passed' if check['passed'] else 'FAILED'} ({check['summary']})")
+    if args.plot:
+        print(_plot(model, pre, table, refused, args))
+    if args.json_out:
+        from ..io import write_atomic
+
+        write_atomic(args.json_out, json.dumps(result, indent=2, default=_plain).encode())
+        print(f"Figures written to {args.json_out}")
+    sys.stdout.flush()
+    return 0
+
+
+def _plain(v):
+    return v.item() if hasattr(v, "item") else str(v)
+
+
+def _checks(model, pre, table, args):
+    """The sanity checks of saliency on (up to) the first 100 rows of the data: {name: {"passed", "summary", ...}}."""
+    from ..explain.gradients import saliency
+    from ..explain.report import favourable_class
+    from ..explain.sanity import sanity_check
+
+    good = favourable_class(pre.classes_, args.favourable)
+    res = sanity_check(model, pre.transform_features(table), saliency, target=good, seed=args.seed,
+                       output="probability")
+    r, d, i = res["randomisation"], res["deletion"], res["insertion"]
+    return {
+        "randomisation": {"passed": bool(r["passed"]), "final": float(r["final"]),
+                          "summary": f"mean Spearman {r['final']:.3f} after re-initialising every layer, top first"},
+        "deletion": {"passed": bool(d["passed"]), "auc_attribution": float(d["auc_attribution"]),
+                     "auc_random": float(d["auc_random"]),
+                     "summary": f"AUC {d['auc_attribution']:.3g} by attribution vs {d['auc_random']:.3g} random"},
+        "insertion": {"passed": bool(i["passed"]), "auc_attribution": float(i["auc_attribution"]),
+                      "auc_random": float(i["auc_random"]),
+                      "summary": f"AUC {i['auc_attribution']:.3g} by attribution vs {i['auc_random']:.3g} random"},
+    }
+
+
+def _plot(model, pre, table, refused, args):
+    if not refused:
+        return f"No refused applicant among the rows: no plot written to {args.plot}"
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..explain import Explanation
+
+    rep = refused[0]
+    parts = rep["contributions"]
+    e = Explanation([[c["contribution"] for c in parts]], names=[c["name"] for c in parts],
+                    data=[[c["value"] for c in parts]], outputs=[rep["probability"]],
+                    base_values=[rep["base_value"]], method=rep["method"])
+    ax = e.plot(0)
+    ax.set_title(f"row {rep['row']}: refused, P({rep['favourable']}) = {rep['probability']:.2f}")
+    import io
+
+    from ..io import write_atomic
+
+    buf = io.BytesIO()
+    ax.figure.savefig(buf, format="png", dpi=110)
+    plt.close(ax.figure)
+    write_atomic(args.plot, buf.getvalue())
+    return f"Contributions of row {rep['row']} plotted to {args.plot}"

@@ -1,0 +1,92 @@
+"""``chainrule explain`` and the main job's closing explanation, on a model trained by ``chainrule train``."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chainrule.cli import main
+from chainrule.data import datasets
+
+CSV = str(datasets.german_credit_path())
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("explain_cli")
+    path = folder / "m.crm"
+    assert main(["train", "--epochs", "8", "--no-plot", "--output", str(path)]) == 0
+    return path
+
+
+def test_train_ends_with_one_refused_applicant_explained(capsys, tmp_path):
+    assert main(["train", "--epochs", "8", "--no-plot", "--output", str(tmp_path / "m.crm")]) == 0
+    out = capsys.readouterr().out
+    tail = out[out.index("Why one refused applicant was refused"):].splitlines()
+    assert "refused, P(good) = " in tail[1]
+    reasons = [line for line in tail if line.strip()[:2] in ("1.", "2.", "3.", "4.")]
+    assert 1 <= len(reasons) <= 4 and all("(-" in line for line in reasons)  # only what lowered P(good)
+    assert any(line.strip().startswith("approved if") or "no counterfactual" in line for line in tail)
+
+
+def test_explain_rows_json_plot_and_checks(model, tmp_path, capsys):
+    out_json, out_png = tmp_path / "e.json", tmp_path / "e.png"
+    argv = ["explain", str(model), CSV, "--rows", "0:12", "--counterfactuals", "2", "--reasons", "3",
+            "--immutable", "age,foreign_worker", "--json", str(out_json), "--plot", str(out_png), "--check"]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    result = json.loads(out_json.read_text())
+    reports = result["reports"]
+    assert [r["row"] for r in reports] == list(range(12))
+    refused = [r for r in reports if r["decision"] == "refused"]
+    assert refused, "the model refuses nobody among the first 12 rows"
+    columns = set(datasets.german_credit().columns)
+    for r in refused:
+        assert r["probability"] < 0.5 and 1 <= len(r["reasons"]) <= 3
+        assert all(x["name"] in columns and x["contribution"] < 0 for x in r["reasons"])
+        assert abs(r["delta"]) < 1e-5  # DeepLIFT's values add up to P(good) minus the baseline's
+        for cf in r["counterfactuals"]:
+            assert "age" not in cf["changes"] and "foreign_worker" not in cf["changes"]
+            assert cf["probability"] >= 0.5
+    assert set(result["checks"]) == {"randomisation", "deletion", "insertion"}
+    assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"12 applicants explained: {len(refused)} refused" in text
+    # the same run twice gives the same figures
+    assert main(argv[:-5] + ["--json", str(tmp_path / "f.json")]) == 0
+    again = json.loads((tmp_path / "f.json").read_text())["reports"]
+    assert [r.get("reasons") for r in again] == [r.get("reasons") for r in reports]
+
+
+@pytest.mark.parametrize("extra,mentions", [
+    (["--row", "5000"], "out of range"),
+    (["--rows", "5:2"], "--rows"),
+    (["--immutable", "height"], "height"),
+    (["--method", "magic"], "invalid choice"),
+    (["--reasons", "0"], "--reasons"),
+    (["--threshold", "1.5"], "--threshold"),
+    (["--favourable", "excellent"], "excellent"),
+])
+def test_bad_input_is_one_line_and_exit_2(model, extra, mentions, capsys):
+    assert main(["explain", str(model), CSV, *extra]) == 2
+    err = capsys.readouterr().err.strip()
+    assert mentions in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_a_regression_model_is_refused_cleanly(tmp_path, capsys):
+    path = tmp_path / "r.crm"
+    assert main(["train", "--target", "credit_amount", "--epochs", "2", "--no-plot", "--output", str(path)]) == 0
+    capsys.readouterr()
+    assert main(["explain", str(path), CSV]) == 2
+    assert "binary classifier" in capsys.readouterr().err
+
+
+def test_console_script_explains_a_row(model):
+    script = Path(sys.executable).parent / "chainrule"
+    exe = str(script) if script.exists() else shutil.which("chainrule")
+    r = subprocess.run([exe, "explain", str(model), CSV, "--row", "1", "--counterfactuals", "0"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("row 1: ") and "Traceback" not in r.stderr
