@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from chainrule.cli import main
@@ -90,3 +91,35 @@ def test_console_script_explains_a_row(model):
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("row 1: ") and "Traceback" not in r.stderr
+
+
+def _idx(path, array, magic):
+    import struct
+
+    path.write_bytes(struct.pack(">I", magic) + b"".join(struct.pack(">I", d) for d in array.shape) +
+                     array.astype(np.uint8).tobytes())
+
+
+@pytest.mark.parametrize("method", ["ig", "saliency", "deeplift", "occlusion"])
+def test_an_image_model_gets_heat_maps(method, tmp_path, capsys):
+    import chainrule as cr
+    from chainrule import nn
+
+    rng = np.random.default_rng(0)
+    _idx(tmp_path / "t10k-images-idx3-ubyte", rng.integers(0, 256, (5, 28, 28)), 2051)
+    _idx(tmp_path / "t10k-labels-idx1-ubyte", rng.integers(0, 10, 5), 2049)
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                          nn.Linear(4 * 14 * 14, 10))
+    path = tmp_path / "cnn.crm"
+    cr.save(model, path, metadata={"task": "classification", "dataset": "mnist", "classes": list(range(10)),
+                                   "options": {"model": "cnn"}})
+    png, out = tmp_path / "maps.png", tmp_path / "maps.json"
+    assert main(["explain", str(path), str(tmp_path), "--rows", "1:4", "--method", method, "--plot", str(png),
+                 "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert text.count("image ") == 3 and png.read_bytes()[:4] == b"\x89PNG"
+    maps = np.array(json.loads(out.read_text())["attributions"])
+    assert maps.shape == (3, 28, 28) and np.abs(maps).sum() > 0
+    assert main(["explain", str(path), str(tmp_path), "--method", "shapley"]) == 2
+    assert "for tables" in capsys.readouterr().err

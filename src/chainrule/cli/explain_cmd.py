@@ -6,6 +6,8 @@ import sys
 from ..errors import ArgumentError, DataError
 from .commands import _add_reading, _check_output, _load, _names, _read_for, _typed
 
+IMAGE_METHODS = ("ig", "saliency", "input_x_gradient", "deeplift", "occlusion")
+
 
 def _rows_spec(text):
     """``--rows 0:10`` (a half-open range) or ``--rows 3,7,9``."""
@@ -50,15 +52,19 @@ def _probability(text):
 def add_explain(sub):
     from ..explain.report import METHODS
 
-    p = sub.add_parser("explain", help="each applicant's decision, principal reasons and what would change it")
-    p.add_argument("model", help="model file written by `chainrule train` (a binary classifier on a table)")
-    p.add_argument("data", help="CSV (or Parquet) file of applicants, with the training columns")
+    p = sub.add_parser("explain", help="each applicant's decision, principal reasons and what would change it "
+                                       "(image models: heat maps of what each prediction rests on)")
+    p.add_argument("model", help="model file written by `chainrule train` (a binary classifier on a table, or an "
+                                 "image model trained with --dataset)")
+    p.add_argument("data", help="CSV (or Parquet) file of applicants, with the training columns; for an image "
+                                "model, the folder of the dataset's IDX files (its test split is explained)")
     which = p.add_mutually_exclusive_group()
     which.add_argument("--row", type=_typed(_count("--row")), help="the row to explain (from 0; default 0)")
     which.add_argument("--rows", type=_typed(_rows_spec), help="rows to explain: START:STOP or N,N,...")
     which.add_argument("--all", action="store_true", help="explain every row")
-    p.add_argument("--method", default="deeplift", choices=list(METHODS),
-                   help="attribution method (default deeplift: exact for the ReLU networks `train` makes)")
+    p.add_argument("--method", choices=list(METHODS) + [m for m in IMAGE_METHODS if m not in METHODS],
+                   help="attribution method (tables: default deeplift, exact for the ReLU networks `train` makes; "
+                        f"images: {', '.join(IMAGE_METHODS)}, default ig)")
     p.add_argument("--reasons", type=_typed(_count("--reasons", 1)), default=4,
                    help="at most this many principal reasons per refused applicant (default 4)")
     p.add_argument("--counterfactuals", type=_typed(_count("--counterfactuals")), default=1,
@@ -73,7 +79,8 @@ def add_explain(sub):
     p.add_argument("--favourable", "--favorable", dest="favourable",
                    help="the favourable (approving) class label (default: 'good', 'yes', ..., else the last class)")
     p.add_argument("--json", dest="json_out", metavar="OUT", help="also write every figure as JSON to OUT")
-    p.add_argument("--plot", metavar="OUT.png", help="bar chart of the first refused applicant's contributions")
+    p.add_argument("--plot", metavar="OUT.png", help="bar chart of the first refused applicant's contributions "
+                                                     "(image models: the heat maps; default explain.png)")
     p.add_argument("--check", action="store_true",
                    help="also run the sanity checks (parameter randomisation, deletion and insertion curves)")
     p.add_argument("--seed", type=_typed(_count("--seed")), default=0, help="seed of the sampling methods")
@@ -82,11 +89,18 @@ def add_explain(sub):
 
 
 def run_explain(args):
-    from ..explain.report import applicant_reports, format_report
+    from ..explain.report import METHODS, applicant_reports, format_report
+    from ..io import read_model_file
 
     for option, path in (("--json", args.json_out), ("--plot", args.plot)):
         if path:
             _check_output(path, option)
+    image_model, image_meta = read_model_file(args.model)
+    if image_meta and image_meta.get("dataset"):
+        return _explain_images(image_model.eval(), image_meta, args)
+    if args.method not in (None, *METHODS):
+        raise ArgumentError(f"--method {args.method} is for image models; for a table: {', '.join(METHODS)}")
+    args.method = args.method or "deeplift"
     model, meta, pre = _load(args.model)
     table, names = _read_for(args, meta, pre)
     n = len(table)
@@ -127,6 +141,76 @@ def run_explain(args):
         print(f"Figures written to {args.json_out}")
     sys.stdout.flush()
     return 0
+
+
+def _explain_images(model, meta, args):
+    """Heat maps of what each prediction of an image model rests on: the test images' attributions for the
+    predicted class, written as a grid (image, heat map) to --plot."""
+    import numpy as np
+
+    from .. import explain
+    from ..data import datasets
+    from .commands import _outputs
+
+    method = args.method or "ig"
+    if method not in IMAGE_METHODS:
+        raise ArgumentError(f"--method {method} is for tables; for an image model: {', '.join(IMAGE_METHODS)}")
+    X, _ = getattr(datasets, meta["dataset"])(args.data, split="test")
+    n = len(X)
+    rows = list(range(n)) if args.all else args.rows if args.rows is not None else list(range(args.row or 0,
+                                                                                              (args.row or 0) + 1))
+    bad = [r for r in rows if r >= n]
+    if bad:
+        raise ArgumentError(f"row {bad[0]} is out of range: the test split of {args.data} has {n} images")
+    shape = (-1, 1, 28, 28) if meta.get("options", {}).get("model") == "cnn" else (-1, 28 * 28)
+    images = X[rows].reshape(shape).astype(np.float32) / np.float32(255)
+    predicted = _outputs(model, images).argmax(axis=1)
+    run = {"ig": explain.integrated_gradients, "saliency": explain.saliency, "deeplift": explain.deeplift,
+           "input_x_gradient": explain.input_x_gradient, "occlusion": explain.occlusion}[method]
+    e = run(model, images, target=predicted)
+    maps = e.values.reshape(len(rows), 28, 28)
+    for i, r in enumerate(rows):
+        print(f"image {r}: predicted {meta['classes'][predicted[i]]} ({method}: the largest |attribution| at "
+              f"row {np.unravel_index(np.abs(maps[i]).argmax(), (28, 28))[0]}, column "
+              f"{np.unravel_index(np.abs(maps[i]).argmax(), (28, 28))[1]})")
+    plot = args.plot or "explain.png"
+    _check_output(plot, "--plot")
+    _heat_maps(images.reshape(-1, 28, 28), maps, [meta["classes"][p] for p in predicted], rows, method, plot)
+    print(f"Heat maps of {len(rows)} image{'s' if len(rows) != 1 else ''} written to {plot}")
+    if args.json_out:
+        from ..io import write_atomic
+
+        payload = {"model": str(args.model), "method": method, "rows": rows, "predicted": predicted.tolist(),
+                   "attributions": maps.tolist()}
+        write_atomic(args.json_out, json.dumps(payload).encode())
+        print(f"Figures written to {args.json_out}")
+    return 0
+
+
+def _heat_maps(images, maps, labels, rows, method, path):
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..io import write_atomic
+
+    n = min(len(rows), 16)
+    fig, axes = plt.subplots(2, n, figsize=(1.6 * n + 0.4, 3.6), squeeze=False)
+    for i in range(n):
+        lim = float(abs(maps[i]).max()) or 1.0
+        axes[0, i].imshow(images[i], cmap="gray_r")
+        axes[0, i].set_title(f"#{rows[i]}: {labels[i]}", fontsize=8)
+        axes[1, i].imshow(maps[i], cmap="bwr", vmin=-lim, vmax=lim)
+        for ax in axes[:, i]:
+            ax.set_axis_off()
+    fig.suptitle(f"{method}: red pushes toward the predicted class, blue away", fontsize=9)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    plt.close(fig)
+    write_atomic(path, buf.getvalue())
 
 
 def _plain(v):
