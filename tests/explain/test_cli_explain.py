@@ -123,3 +123,5 @@ def test_an_image_model_gets_heat_maps(method, tmp_path, capsys):
     assert maps.shape == (3, 28, 28) and np.abs(maps).sum() > 0
     assert main(["explain", str(path), str(tmp_path), "--method", "shapley"]) == 2
     assert "for tables" in capsys.readouterr().err
+    assert main(["explain", str(path), str(tmp_path), "--counterfactuals", "2"]) == 2
+    assert "needs a model of a table" in capsys.readouterr().err

@@ -67,7 +67,7 @@ def add_explain(sub):
                         f"images: {', '.join(IMAGE_METHODS)}, default ig)")
     p.add_argument("--reasons", type=_typed(_count("--reasons", 1)), default=4,
                    help="at most this many principal reasons per refused applicant (default 4)")
-    p.add_argument("--counterfactuals", type=_typed(_count("--counterfactuals")), default=1,
+    p.add_argument("--counterfactuals", type=_typed(_count("--counterfactuals")), default=None,
                    help="changes that would reverse a refusal, per refused applicant (default 1; 0: none)")
     p.add_argument("--immutable", type=_typed(_names("--immutable")), metavar="COL,...", default=[],
                    help="columns a counterfactual must not change (age, ...)")
@@ -119,7 +119,8 @@ def run_explain(args):
         background, _ = _read_for(SimpleNamespace(data=args.background, sep=args.sep, na_values=args.na_values),
                                   meta, pre)
     reports = applicant_reports(model, pre, table, rows, background=background, method=args.method,
-                                k=args.reasons, n_counterfactuals=args.counterfactuals,
+                                k=args.reasons, n_counterfactuals=1 if args.counterfactuals is None else
+                                args.counterfactuals,
                                 immutable=args.immutable, threshold=args.threshold, favourable=args.favourable,
                                 data=background if background is not None else table, seed=args.seed)
     for rep in reports:
@@ -152,6 +153,10 @@ def _explain_images(model, meta, args):
     from ..data import datasets
     from .commands import _outputs
 
+    for option, given in (("--counterfactuals", args.counterfactuals), ("--immutable", args.immutable),
+                          ("--background", args.background), ("--check", args.check or None)):
+        if given:
+            raise ArgumentError(f"{option} needs a model of a table (applicants); {args.model} is an image model")
     method = args.method or "ig"
     if method not in IMAGE_METHODS:
         raise ArgumentError(f"--method {method} is for tables; for an image model: {', '.join(IMAGE_METHODS)}")
