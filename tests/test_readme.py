@@ -9,7 +9,8 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 @pytest.mark.filterwarnings("ignore:.*has not converged")
-def test_readme_python_examples_run(capsys):
+def test_readme_python_examples_run(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the examples write files (weights.pt): not into the checkout
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
     assert blocks
     namespace = {}
