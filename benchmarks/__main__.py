@@ -31,6 +31,7 @@ CASES = {
     "german_credit": ("german_credit", "German credit: a one-hidden-layer network on a real table", True),
     "dataloader": ("dataloader", "Data loading alone", True),
     "sklearn_digits": ("sklearn_digits", "scikit-learn API: NeuralNetClassifier vs MLPClassifier on digits", True),
+    "explain": ("explain", "Explanations: chainrule.explain vs Captum (and SHAP's exact Shapley values)", True),
 }
 
 READING = """How to read these tables: every case runs its contenders side by side in one process (peak memory:
