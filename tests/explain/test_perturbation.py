@@ -290,3 +290,16 @@ def test_permutation_importance_errors():
         P.permutation_importance(model, (X, np.zeros(5)))
     with pytest.raises(ArgumentTypeError, match="metric must be a callable"):
         P.permutation_importance(model, (X, np.zeros(5)), metric="r2")
+
+
+def test_permutation_importance_of_a_table_equals_that_of_its_matrix(credit):
+    table, pre, X, y = credit
+    model = nn.Sequential(nn.Linear(X.shape[1], 8), nn.ReLU(), nn.Linear(8, 2))
+    part = table.select(list(range(150)))
+    from_table = P.permutation_importance(model, part, n_repeats=2, seed=3, groups=pre)
+    Xp, yp = pre.transform(part)
+    from_matrix = P.permutation_importance(model, (Xp, yp), n_repeats=2, seed=3, groups=pre)
+    assert from_table.names == [c for c in table.columns if c != "credit_risk"]
+    np.testing.assert_array_equal(from_table.importances, from_matrix.importances)
+    with pytest.raises(ArgumentTypeError, match="Preprocessor"):
+        P.permutation_importance(model, part)

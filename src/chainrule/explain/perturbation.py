@@ -264,8 +264,12 @@ def permutation_importance(model, data, metric=None, n_repeats=5, seed=0, groups
     """
     op = "permutation_importance"
     check_output(output, op)
+    if hasattr(data, "columns") and hasattr(data, "select"):  # a Table, with the target column: its Preprocessor
+        if not hasattr(groups, "transform"):
+            raise ArgumentTypeError(f"{op}: a table needs groups= its fitted Preprocessor (to make X and y from it)")
+        data = groups.transform(data)
     if not isinstance(data, tuple | list) or len(data) != 2:
-        raise ArgumentTypeError(f"{op}: data must be a pair (X, y), got {type(data).__name__}")
+        raise ArgumentTypeError(f"{op}: data must be a pair (X, y) or a table, got {type(data).__name__}")
     X = as_inputs(data[0], op)
     y = data[1].numpy() if isinstance(data[1], Tensor) else np.asarray(data[1])
     if X.ndim != 2:
