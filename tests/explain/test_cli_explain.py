@@ -125,3 +125,24 @@ def test_an_image_model_gets_heat_maps(method, tmp_path, capsys):
     assert "for tables" in capsys.readouterr().err
     assert main(["explain", str(path), str(tmp_path), "--counterfactuals", "2"]) == 2
     assert "needs a model of a table" in capsys.readouterr().err
+
+
+def test_one_new_applicant_is_explained_against_the_training_applicants_kept_in_the_model(model, tmp_path, capsys):
+    from chainrule.io import read_model_file
+
+    _, meta = read_model_file(model)
+    assert len(meta["explain"]["background"]) == 50  # the approved training applicants nearest the cutoff
+    argv = ["explain", str(model), CSV, "--all", "--counterfactuals", "0", "--json", str(tmp_path / "a.json")]
+    assert main(argv) == 0
+    capsys.readouterr()
+    first = next(r for r in json.loads((tmp_path / "a.json").read_text())["reports"] if r["decision"] == "refused")
+    lines = open(CSV).read().splitlines()
+    one = tmp_path / "one.csv"
+    one.write_text(lines[0] + "\n" + lines[first["row"] + 1] + "\n")
+    assert main(["explain", str(model), str(one), "--json", str(tmp_path / "b.json")]) == 0
+    (rep,) = json.loads((tmp_path / "b.json").read_text())["reports"]
+    assert rep["decision"] == "refused" and rep["probability"] == pytest.approx(first["probability"], abs=1e-6)
+    assert [r["name"] for r in rep["reasons"]] == [r["name"] for r in first["reasons"]]  # the same reasons
+    np.testing.assert_allclose([r["contribution"] for r in rep["reasons"]],
+                               [r["contribution"] for r in first["reasons"]], atol=1e-6)  # (float32, other batch)
+    assert rep["counterfactuals"]  # and a way out, within the ranges of the training applicants kept

@@ -556,6 +556,8 @@ def run_train(args):
         if Xte is not None:
             result["test"] = trainer.evaluate((Xte, yte))
             result["baseline"] = _baseline(task, ytr.ravel(), yte.ravel(), n_classes)
+    if pre is not None and task == "classification" and n_classes == 2:
+        meta["explain"] = _reference_applicants(model, pre, Xtr)
     seconds = time.perf_counter() - started
     meta.update({"history": history.history, "metrics": result, "train_seconds": round(seconds, 2),
                  "chainrule_version": cr.__version__})
@@ -577,6 +579,21 @@ def run_train(args):
         print()
         print(_one_refusal_explained(model, pre, d["parts"]))
     return 0
+
+
+def _reference_applicants(model, pre, X, n=50, threshold=0.5):
+    """What `chainrule explain` needs of the training data, kept in the model file: the ``n`` approved training
+    applicants nearest the cutoff (the baseline of the principal reasons, and the ranges of counterfactuals when
+    the file to explain is small), as preprocessed rows."""
+    from ..errors import ArgumentError
+    from ..explain.reasons import near_cutoff_background
+    from ..explain.report import favourable_class
+
+    try:
+        rows = near_cutoff_background(model, X, threshold=threshold, target=favourable_class(pre.classes_), n=n)
+    except ArgumentError:  # the model approves nobody: explanations will need --background
+        return {"background": None, "threshold": threshold}
+    return {"background": np.round(rows.astype(np.float64), 6).tolist(), "threshold": threshold}
 
 
 def _one_refusal_explained(model, pre, parts):

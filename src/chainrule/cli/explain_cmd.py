@@ -73,7 +73,8 @@ def add_explain(sub):
                    help="columns a counterfactual must not change (age, ...)")
     p.add_argument("--background", metavar="CSV",
                    help="the applicants whose approved ones nearest the cutoff are the baseline, and whose ranges "
-                        "bound counterfactuals (default: DATA itself)")
+                        "bound counterfactuals (default: the training applicants `train` kept in the model file, "
+                        "else DATA itself)")
     p.add_argument("--threshold", type=_typed(_probability), default=0.5,
                    help="approve when the probability of the favourable class reaches this (default 0.5)")
     p.add_argument("--favourable", "--favorable", dest="favourable",
@@ -113,6 +114,11 @@ def run_explain(args):
         raise DataError(f"--immutable: {unknown[0]!r} is not a column the model uses; they are "
                         f"{', '.join(s['name'] for s in pre.columns_)}"[:600])
     background = None
+    stored = (meta.get("explain") or {}).get("background")
+    if not args.background and stored:  # the approved training applicants nearest the cutoff, kept by `train`
+        import numpy as np
+
+        background = np.asarray(stored, dtype=np.float32)
     if args.background:
         from types import SimpleNamespace
 
@@ -122,7 +128,8 @@ def run_explain(args):
                                 k=args.reasons, n_counterfactuals=1 if args.counterfactuals is None else
                                 args.counterfactuals,
                                 immutable=args.immutable, threshold=args.threshold, favourable=args.favourable,
-                                data=background if background is not None else table, seed=args.seed)
+                                data=table if len(table) >= 20 or background is None else background,
+                                seed=args.seed)
     for rep in reports:
         print(format_report(rep))
     refused = [rep for rep in reports if rep["decision"] == "refused"]

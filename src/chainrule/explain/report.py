@@ -6,6 +6,8 @@ class reaches ``threshold``), and for a refused applicant the principal reasons,
 applicants nearest the cutoff (Regulation B's method 9(b)(2)-5), and a few counterfactuals.
 """
 
+import numpy as np
+
 from ..errors import ArgumentError
 from .counterfactuals import counterfactuals
 from .deeplift import deeplift_shap
@@ -68,8 +70,9 @@ def applicant_reports(model, preprocessor, table, rows, background=None, method=
     """One report (a dict) per row of ``table`` (original units) given in ``rows``: decision, probability, and
     for a refused applicant the principal reasons and ``n_counterfactuals`` counterfactuals.
 
-    ``background``: the table whose approved applicants nearest the cutoff are the baseline (default ``data``,
-    else ``table``); ``data``: the table of ranges for counterfactuals (default ``background``)."""
+    ``background``: the table (or feature matrix) whose approved applicants nearest the cutoff are the baseline
+    (default ``data``, else ``table``); ``data``: the table (or matrix) of ranges for counterfactuals (default
+    ``background``)."""
     if method not in METHODS:
         raise ArgumentError(f"unknown method {method!r}; valid: {', '.join(METHODS)}")
     classes = list(preprocessor.classes_ or [])
@@ -79,7 +82,7 @@ def applicant_reports(model, preprocessor, table, rows, background=None, method=
     good = favourable_class(classes, favourable)
     reference = background if background is not None else data if data is not None else table
     X = preprocessor.transform_features(table.select(list(rows)))
-    Xref = preprocessor.transform_features(reference)
+    Xref = reference if isinstance(reference, np.ndarray) else preprocessor.transform_features(reference)
     proba = _cf_probability(model, X, good)
     refused = [i for i in range(len(rows)) if proba[i] < threshold]
     reports = [{"row": int(r), "decision": "approved" if proba[i] >= threshold else "refused",
