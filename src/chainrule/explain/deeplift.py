@@ -124,7 +124,10 @@ def _backward(node, g, depends):
 
 def _small(d, a, b, tol):
     """Where the difference ``d`` of ``a`` and ``b`` is too small for a difference quotient."""
-    return np.abs(d) <= tol * np.maximum(np.abs(a), np.abs(b))
+    scale = np.abs(a)  # tol * max(|a|, |b|), in one buffer: these arrays are a layer's activations
+    np.maximum(scale, np.abs(b), out=scale)
+    scale *= tol
+    return np.abs(d) <= scale
 
 
 def _quotient(num, den, small):
