@@ -622,7 +622,11 @@ def _one_refusal_explained(model, pre, parts):
 def _load(path):
     from ..io import read_model_file
 
-    model, meta = read_model_file(path)
+    return _tabular(path, *read_model_file(path))
+
+
+def _tabular(path, model, meta):
+    """The model, its metadata and its Preprocessor, from a model file already read."""
     if not meta or "preprocessor" not in meta:
         raise DataError(f"{path}: this model has no tabular preprocessing (not trained by `chainrule train` on a CSV)")
     from ..data import Preprocessor

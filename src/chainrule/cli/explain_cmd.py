@@ -4,7 +4,7 @@ import json
 import sys
 
 from ..errors import ArgumentError, DataError
-from .commands import _add_reading, _check_output, _load, _names, _read_for, _typed
+from .commands import _add_reading, _check_output, _names, _read_for, _tabular, _typed
 
 IMAGE_METHODS = ("ig", "saliency", "input_x_gradient", "deeplift", "occlusion")
 
@@ -96,13 +96,13 @@ def run_explain(args):
     for option, path in (("--json", args.json_out), ("--plot", args.plot)):
         if path:
             _check_output(path, option)
-    image_model, image_meta = read_model_file(args.model)
-    if image_meta and image_meta.get("dataset"):
-        return _explain_images(image_model.eval(), image_meta, args)
+    model, meta = read_model_file(args.model)
+    if meta and meta.get("dataset"):
+        return _explain_images(model.eval(), meta, args)
     if args.method not in (None, *METHODS):
         raise ArgumentError(f"--method {args.method} is for image models; for a table: {', '.join(METHODS)}")
     args.method = args.method or "deeplift"
-    model, meta, pre = _load(args.model)
+    model, meta, pre = _tabular(args.model, model, meta)
     table, names = _read_for(args, meta, pre)
     n = len(table)
     rows = list(range(n)) if args.all else args.rows if args.rows is not None else [args.row or 0]

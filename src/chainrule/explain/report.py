@@ -9,6 +9,7 @@ applicants nearest the cutoff (Regulation B's method 9(b)(2)-5), and a few count
 import numpy as np
 
 from ..errors import ArgumentError
+from ._core import forward
 from .counterfactuals import counterfactuals
 from .deeplift import deeplift_shap
 from .gradients import integrated_gradients
@@ -83,7 +84,7 @@ def applicant_reports(model, preprocessor, table, rows, background=None, method=
     reference = background if background is not None else data if data is not None else table
     X = preprocessor.transform_features(table.select(list(rows)))
     Xref = reference if isinstance(reference, np.ndarray) else preprocessor.transform_features(reference)
-    proba = _cf_probability(model, X, good)
+    proba = forward(model, X, good, "probability", "explain")
     refused = [i for i in range(len(rows)) if proba[i] < threshold]
     reports = [{"row": int(r), "decision": "approved" if proba[i] >= threshold else "refused",
                 "probability": float(proba[i]), "favourable": str(classes[good]), "threshold": threshold}
@@ -115,12 +116,6 @@ def applicant_reports(model, preprocessor, table, rows, background=None, method=
 
 def _plain(v):
     return v.item() if hasattr(v, "item") else v
-
-
-def _cf_probability(model, X, good):
-    from ._core import forward
-
-    return forward(model, X, good, "probability", "explain")
 
 
 def format_report(rep):
