@@ -188,6 +188,20 @@ del _name
 
 # the math functions at the top level too (cr.sin, cr.eq, cr.mm, ...), as torch has them; imported last, since
 # some of them (all, any, round) shadow Python's own names in this module
+import numpy as _np  # noqa: E402
+
+from . import graph  # noqa: E402
 from .functional.math import *  # noqa: E402, F403
 from .functional.math import norm  # noqa: E402  (functional.norm is also a submodule's name)
 from .functional.more import *  # noqa: E402, F403
+from .io import onnx  # noqa: E402
+
+
+def trace(input, example_inputs=None):  # noqa: F811  (one name for torch.trace and for graph capture)
+    """``trace(matrix)``: the sum of a 2-D tensor's diagonal (``torch.trace``). ``trace(model, example_inputs)``:
+    the model's forward recorded as a ``Graph`` (``chainrule.graph.trace``), what ONNX export reads."""
+    if example_inputs is None and isinstance(input, Tensor | _np.ndarray):
+        return functional.math.trace(input)
+    if example_inputs is None:
+        raise errors.ArgumentError("trace(model, example_inputs): give example inputs (a batch) to trace the model on")
+    return graph.trace(input, example_inputs)

@@ -41,6 +41,7 @@ _asarray = np.asarray
 _PY_NUMBERS = (int, float)
 _sequence = itertools.count()  # creation order of nodes: a node always comes after its parents
 _anomaly = None  # the checker of anomaly mode while it is on (see autograd.anomaly)
+_tracer = None  # the recorder of chainrule.graph.trace while it runs
 
 
 def is_grad_enabled():
@@ -228,6 +229,8 @@ def _run(cls, arrays, parents, needs, options, inputs):
         out = _fix_output(ctx, out, arrays)
     if _anomaly is not None:
         _anomaly.check_forward(ctx, out, arrays)
+    if _tracer is not None:
+        _tracer(cls, ctx, arrays, options, out)
     t = _new(_Tensor)
     t._data = out
     t._grad = None
