@@ -1,4 +1,4 @@
-"""The ``chainrule`` command: train, evaluate, predict, info, explain, and the demo.
+"""The ``chainrule`` command: train, evaluate, predict, info, explain, export, and the demo.
 
 Every error a user can cause (a missing file, a bad column, a bad option) ends with a
 one-line message on stderr and exit status 2, never a traceback.
@@ -20,6 +20,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser():
     from .commands import add_evaluate, add_info, add_predict, add_train
     from .explain_cmd import add_explain
+    from .export_cmd import add_export
 
     parser = _Parser(prog="chainrule", description="chainrule: neural networks from first principles, on NumPy.")
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
@@ -29,6 +30,7 @@ def build_parser():
     add_predict(sub)
     add_info(sub)
     add_explain(sub)
+    add_export(sub)
     demo = sub.add_parser("demo", help="backpropagation by hand and by autograd, then a network learning XOR")
     demo.add_argument("--seed", type=int, default=0, help="seed for the XOR network's initial weights")
     demo.add_argument("--lr", type=float, default=2.0, help="learning rate of gradient descent on XOR")
